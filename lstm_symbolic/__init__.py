@@ -9,7 +9,10 @@ Public API (a contract; see docs/guide.md)::
 """
 
 from .errors import InputError, NotAModelError, ShapeError
+from .inputs import Box, InputSet, LinfBall, OneHot
 from .interval import EmptyIntersectionError, Interval, exp, hull, intersect, sigmoid, tanh
+from .lstm import LSTMWeights, Run, forward, load_weights
+from .propagate import Trace, propagate
 
 __version__ = "0.1.0"
 
@@ -20,6 +23,16 @@ __all__ = [
     "tanh",
     "hull",
     "intersect",
+    "LSTMWeights",
+    "load_weights",
+    "forward",
+    "Run",
+    "Box",
+    "LinfBall",
+    "OneHot",
+    "InputSet",
+    "propagate",
+    "Trace",
     "InputError",
     "ShapeError",
     "NotAModelError",

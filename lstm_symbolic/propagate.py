@@ -1,0 +1,187 @@
+"""Unrolling through time — the one place where steps are chained — and the :class:`Trace`.
+
+A *stepper* holds the state of one bounding method between steps and exposes
+``step(input_set, t) -> dict[signal, (lo, hi)]``. :func:`propagate` owns the loop, the
+input schedule and the assembly of the trace, whatever the method.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol, Sequence
+
+import numpy as np
+
+from .errors import InputError, ShapeError
+from .inputs import InputSet, Pair, as_schedule
+from .interval import Interval
+from .interval import kernels as K
+from .lstm import LSTMWeights, interval_cell_step, interval_output
+
+__all__ = ["propagate", "Trace", "SIGNALS", "METHODS"]
+
+#: Signals of a trace, in the seed's notation.
+SIGNALS = ("f", "u", "o", "c_tilde", "c", "a", "y")
+METHODS = ("interval", "symbolic")
+_MODES = ("fast", "rigorous")
+
+
+@dataclass(frozen=True)
+class Trace:
+    """Bounds of every signal at every step.
+
+    Each of ``f, u, o, c_tilde, c, a, y`` is an :class:`Interval` of shape (T, [B,] n);
+    index ``t-1`` of the time axis is step ``t``. ``y`` is ``None`` without an output layer.
+    """
+
+    f: Interval
+    u: Interval
+    o: Interval
+    c_tilde: Interval
+    c: Interval
+    a: Interval
+    y: Interval | None
+    method: str
+    mode: str
+
+    @property
+    def steps(self) -> int:
+        """Number of steps T."""
+        return self.a.shape[0]
+
+    def signals(self) -> dict[str, Interval]:
+        """The signals present, by name."""
+        return {k: getattr(self, k) for k in SIGNALS if getattr(self, k) is not None}
+
+    def mean_width(self, signal: str) -> np.ndarray:
+        """Mean width of ``signal`` per step (averaged over batch and units): (T,)."""
+        iv = self.signals()[signal]
+        return iv.width.reshape(iv.shape[0], -1).mean(axis=1)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain lists for JSON: ``{signal: {"lo": [...], "hi": [...]}, "method": ...}``."""
+        out: dict[str, Any] = {"method": self.method, "mode": self.mode, "steps": self.steps}
+        for k, iv in self.signals().items():
+            out[k] = {"lo": iv.lo.tolist(), "hi": iv.hi.tolist()}
+        return out
+
+
+class Stepper(Protocol):
+    """What a bounding method provides to the unrolling loop."""
+
+    def step(self, inputs: InputSet, t: int) -> dict[str, Pair]: ...
+
+
+class IntervalStepper:
+    """State ``(a, c)`` as boxes; one :func:`~lstm_symbolic.lstm.interval_cell_step` per step."""
+
+    def __init__(self, w: LSTMWeights, a0: Pair, c0: Pair, mode: str) -> None:
+        self.w, self.a, self.c, self.mode = w, a0, c0, mode
+
+    def step(self, inputs: InputSet, t: int) -> dict[str, Pair]:
+        B = self.a[0].shape[0]
+        if inputs.is_box:
+            lo, hi = inputs.box(t)
+            state = interval_cell_step(self.w, self.a, self.c, x_box=_batch(lo, hi, B), mode=self.mode)
+        else:
+            lo, hi = inputs.linear_bounds(self.w.W_x, t)
+            state = interval_cell_step(self.w, self.a, self.c, pre_x=_batch(lo, hi, B), mode=self.mode)
+        self.a, self.c = state.a, state.c
+        out = state._asdict()
+        if self.w.W_y is not None:
+            out["y"] = interval_output(self.w, state.a, self.mode)
+        return out
+
+
+def _batch(lo: np.ndarray, hi: np.ndarray, B: int) -> Pair:
+    return np.broadcast_to(lo, (B, lo.shape[-1])), np.broadcast_to(hi, (B, hi.shape[-1]))
+
+
+def _batch_size(value: Any) -> int:
+    """B for an initial state of shape (B, n_a); 0 when unbatched or absent."""
+    arr = value.lo if isinstance(value, Interval) else value
+    return int(np.shape(arr)[0]) if arr is not None and np.ndim(arr) == 2 else 0
+
+
+def _initial_box(value: Any, name: str, n_a: int, B: int) -> Pair:
+    if value is None:
+        z = np.zeros((B, n_a))
+        return z, z
+    iv = value if isinstance(value, Interval) else None
+    if iv is None:
+        try:
+            arr = np.array(value, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise InputError(name, "an array or an Interval", got=type(value).__name__) from exc
+        if not np.isfinite(arr).all():
+            raise InputError(name, "finite values", got="NaN or inf entries")
+        lo = hi = arr
+    else:
+        lo, hi = iv.lo, iv.hi
+        if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
+            raise InputError(name, "a bounded Interval", got="infinite ends")
+    try:
+        return np.broadcast_to(lo, (B, n_a)).copy(), np.broadcast_to(hi, (B, n_a)).copy()
+    except ValueError as exc:
+        raise ShapeError(name, f"shape ({n_a},) or ({B}, {n_a})", got=f"shape {np.shape(lo)}") from exc
+
+
+def propagate(
+    w: LSTMWeights,
+    inputs: InputSet | Sequence[InputSet],
+    steps: int | None = None,
+    a0: Any = None,
+    c0: Any = None,
+    method: str = "interval",
+    mode: str = "fast",
+) -> Trace:
+    """Bound every signal of the LSTM ``w`` at every step, for every input sequence in ``inputs``.
+
+    ``inputs``: one input set used at every step (then ``steps=T`` is required), a sequence of
+    T sets, or one set whose arrays carry the time axis. ``a0``, ``c0``: arrays or Intervals of
+    shape (n_a,) or (B, n_a); default zeros. ``method``: ``"interval"`` (sound interval
+    arithmetic) or ``"symbolic"`` (affine forms: keeps the relations between signals).
+    ``mode``: ``"fast"`` (numpy's elementary functions widened by a tested ulp budget) or
+    ``"rigorous"`` (no trust in any libm).
+
+    Returns a :class:`Trace` whose Intervals have shape (T, [B,] n), B present when any input
+    set or initial state is batched. Every interval contains the exact real-number value of its
+    signal for every admissible input sequence (see docs/soundness.md).
+    """
+    if not isinstance(w, LSTMWeights):
+        raise InputError("w", "an LSTMWeights", got=type(w).__name__)
+    if method not in METHODS:
+        raise InputError("method", f"one of {METHODS}", got=method)
+    if mode not in _MODES:
+        raise InputError("mode", f"one of {_MODES}", got=mode)
+    schedule, B_in = as_schedule(inputs, steps, w.n_x)
+    B_init = max(_batch_size(a0), _batch_size(c0))
+    if B_in is not None and B_init and B_init != B_in:
+        raise ShapeError("a0", f"batch size {B_in} like the inputs", got=B_init)
+    batched = B_in is not None or bool(B_init)
+    B = B_in or B_init or 1
+    a_box = _initial_box(a0, "a0", w.n_a, B)
+    c_box = _initial_box(c0, "c0", w.n_a, B)
+    stepper: Stepper
+    if method == "interval":
+        stepper = IntervalStepper(w, a_box, c_box, mode)
+    else:
+        from .symbolic import SymbolicStepper
+
+        stepper = SymbolicStepper(w, a_box, c_box, mode)
+    per_step: dict[str, list[Pair]] = {}
+    for t, (inputs_t, index) in enumerate(schedule):
+        for name, pair in stepper.step(inputs_t, index).items():
+            per_step.setdefault(name, []).append(pair)
+    fields: dict[str, Interval | None] = {}
+    for name in SIGNALS:
+        pairs = per_step.get(name)
+        if pairs is None:
+            fields[name] = None
+            continue
+        lo = np.stack([p[0] for p in pairs])
+        hi = np.stack([p[1] for p in pairs])
+        if not batched:
+            lo, hi = lo[:, 0], hi[:, 0]
+        fields[name] = Interval._unchecked(np.ascontiguousarray(lo), np.ascontiguousarray(hi))
+    return Trace(**fields, method=method, mode=mode)
