@@ -69,9 +69,13 @@ class ProofFailure(AssertionError):
 
 
 def require(condition: bool, message: str) -> None:
-    """Raise :class:`ProofFailure` with ``message`` unless ``condition`` is exactly ``True``."""
-    if condition is not True and not (isinstance(condition, (bool, np.bool_)) and bool(condition)):
-        raise ProofFailure(message)
+    """Raise :class:`ProofFailure` with ``message`` unless ``condition`` is a true boolean.
+
+    Accepts Python/numpy booleans and sympy's ``true``; an undecided sympy relation fails.
+    """
+    if isinstance(condition, (bool, np.bool_, sp.logic.boolalg.BooleanAtom)) and bool(condition):
+        return
+    raise ProofFailure(message)
 
 
 @dataclass(frozen=True)
@@ -242,6 +246,7 @@ def interval_bound(
     pieces: int = 256,
     max_rounds: int = 60,
     max_boxes: int = 200_000,
+    derivative: Callable[["object"], "object"] | None = None,
 ) -> Evidence:
     """Prove ``lower < f(x) < upper`` for every real x in [lo, hi] by subdivision.
 
@@ -261,12 +266,18 @@ def interval_bound(
     total = 0
     for _ in range(max_rounds):
         total += blo.size
-        y = f(Interval(blo, bhi))
+        X = Interval(blo, bhi)
+        y = f(X)
+        ylo, yhi = y.lo, y.hi
+        if derivative is not None:
+            mpt = Interval(X.mid)
+            ymv = f(mpt) + derivative(X) * (X - mpt)
+            ylo, yhi = np.maximum(ylo, ymv.lo), np.minimum(yhi, ymv.hi)
         ok = np.ones(blo.shape, dtype=bool)
         if upper is not None:
-            ok &= y.hi < upper
+            ok &= yhi < upper
         if lower is not None:
-            ok &= y.lo > lower
+            ok &= ylo > lower
         blo, bhi = blo[~ok], bhi[~ok]
         if blo.size == 0:
             rel = " < ".join(
@@ -275,11 +286,13 @@ def interval_bound(
             return Evidence(
                 "interval subdivision",
                 f"${rel}$ for all $x \\in [{fmt(lo, 17)}, {fmt(hi, 17)}]$: {total} sound interval "
-                f"evaluations (library `Interval`, bisection), every one certain.",
+                f"evaluations (library `Interval`, bisection{', mean-value form' if derivative else ''}), "
+                f"every one certain.",
             )
         mid = blo + (bhi - blo) / 2
         split = (mid > blo) & (mid < bhi)
-        require(bool(split.all()), f"interval_bound: cannot split [{blo[~split][0]}, {bhi[~split][0]}] further")
+        if not split.all():
+            raise ProofFailure(f"interval_bound: cannot split [{blo[~split][0]!r}, {bhi[~split][0]!r}] further")
         blo, bhi = np.concatenate([blo, mid]), np.concatenate([mid, bhi])
         require(blo.size <= max_boxes, "interval_bound: too many boxes")
     raise ProofFailure(f"interval_bound: unsettled near [{blo[0]}, {bhi[0]}] after {max_rounds} rounds")
