@@ -450,7 +450,7 @@ def table_rows(dps: int = DPS) -> list[dict[str, object]]:
                     "value": mp.nstr(c.closed, AGREE_DIGITS, strip_zeros=False),
                     "independent_method": const.method,
                     "independent_value": mp.nstr(c.independent, AGREE_DIGITS, strip_zeros=False),
-                    "agree_digits": c.agree_digits if math.isfinite(c.agree_digits) else "exact",
+                    "agree_digits": c.agree_digits if math.isfinite(c.agree_digits) else f"all {dps}",
                     "ok": c.ok,
                     "float64_lo": lo,
                     "float64_hi": hi,

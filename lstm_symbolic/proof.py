@@ -314,21 +314,28 @@ def _quote(text: str) -> str:
     return "\n".join("> " + line if line else ">" for line in text.strip().splitlines())
 
 
+def _math_safe(text: str) -> str:
+    """Write the notes' superscript ⟨t⟩ as \\langle t\\rangle: a bare ``<t>`` inside ``$...$`` can be
+    taken for an HTML tag by Markdown renderers. (Quotes of the notes are left verbatim.)"""
+    return text.replace("^{<", "^{\\langle ").replace(">}", "\\rangle}")
+
+
 def render_claim(r: Result) -> str:
     """Markdown section for one claim (deterministic)."""
     c, o = r.claim, r.outcome
     status = _BADGE[c.verdict] if r.checked else f"⚠️ UNCHECKED ({r.problem})"
     lines = [f'<a id="{c.id}"></a>', "", f"### `{c.id}` — {status}", "", f"*Notes, {c.where}:*", "", _quote(c.quote), ""]
-    lines += [f"**Statement.** {c.statement.strip()}", "", f"**Method.** {c.method.strip()}", ""]
+    ms = _math_safe
+    lines += [f"**Statement.** {ms(c.statement.strip())}", "", f"**Method.** {ms(c.method.strip())}", ""]
     if o is not None:
         if o.condition:
-            lines += [f"**Condition.** {o.condition.strip()}", ""]
+            lines += [f"**Condition.** {ms(o.condition.strip())}", ""]
         if o.counterexample:
-            lines += [f"**Counterexample.** {o.counterexample.strip()}", ""]
+            lines += [f"**Counterexample.** {ms(o.counterexample.strip())}", ""]
         if o.citation:
-            lines += [f"**Source.** {o.citation.strip()}", ""]
+            lines += [f"**Source.** {ms(o.citation.strip())}", ""]
         lines += ["**Evidence.**", ""]
-        lines += [f"- *{e.method}*: {e.detail.strip()}" for e in o.evidence]
+        lines += [f"- *{e.method}*: {ms(e.detail.strip())}" for e in o.evidence]
         lines.append("")
     return "\n".join(lines)
 
