@@ -141,9 +141,25 @@ class LSTMWeights:
         return np.concatenate([getattr(self, "W_" + g) for g in GATES], axis=0)
 
     @cached_property
-    def absW_gates(self) -> np.ndarray:
-        """``|W_gates|``, cached for the radius products."""
-        return np.abs(self.W_gates)
+    def W_gates_b(self) -> np.ndarray:
+        """``[W_gates | bias columns]``, shape (4 n_a, n_a + n_x + k): the bias enters the
+        product through k inputs fixed at 1 (see :attr:`bias_columns`)."""
+        return np.concatenate([self.W_gates, self.bias_columns], axis=1)
+
+    @cached_property
+    def absW_gates_b(self) -> np.ndarray:
+        """``|W_gates_b|``, cached for the radius products."""
+        return np.abs(self.W_gates_b)
+
+    @cached_property
+    def absW_gates_b32(self) -> np.ndarray:
+        """``|W_gates_b|`` rounded up to float32, for the float32 radius product."""
+        return R.to_float32_up(self.absW_gates_b)
+
+    @cached_property
+    def W_a_b(self) -> np.ndarray:
+        """``[W_a | bias columns]``: recurrent columns and bias, for one-hot inputs."""
+        return np.concatenate([self.W_a, self.bias_columns], axis=1)
 
     @cached_property
     def W_a(self) -> np.ndarray:
@@ -154,6 +170,16 @@ class LSTMWeights:
     def W_x(self) -> np.ndarray:
         """Input columns of :attr:`W_gates`, shape (4 n_a, n_x)."""
         return np.ascontiguousarray(self.W_gates[:, self.n_a :])
+
+    @cached_property
+    def bias_columns(self) -> np.ndarray:
+        """The stacked gate bias as columns whose exact row sums are the exact bias:
+        (4 n_a, 1), or (4 n_a, 2) with the residual. Folded into the matrix products."""
+        b = np.concatenate([getattr(self, "b_" + g) for g in GATES])
+        if not self.bias_residual:
+            return b[:, None]
+        r = np.concatenate([self.bias_residual.get(g, np.zeros(self.n_a)) for g in GATES])
+        return np.stack([b, r], axis=1)
 
     @cached_property
     def bias_bounds(self) -> tuple[np.ndarray, np.ndarray]:
@@ -324,7 +350,8 @@ class Run(NamedTuple):
 def cell_step(w: LSTMWeights, a_prev: np.ndarray, c_prev: np.ndarray, x: np.ndarray) -> dict[str, np.ndarray]:
     """One concrete step; shapes ``a_prev``, ``c_prev``: (B, n_a), ``x``: (B, n_x)."""
     n = w.n_a
-    pre = np.concatenate([a_prev, x], axis=-1) @ w.W_gates.T + w.bias_bounds[0]
+    pre = np.concatenate([a_prev, x], axis=-1) @ w.W_gates.T
+    pre += w.bias_bounds[0]
     gate_forget = sigmoid(pre[:, 0:n])
     gate_update = sigmoid(pre[:, n : 2 * n])
     c_tilde = np.tanh(pre[:, 2 * n : 3 * n])
@@ -406,19 +433,19 @@ def interval_cell_step(
     each evaluated with a monotone enclosure of :mod:`.interval.kernels`.
     """
     n = w.n_a
+    k = w.bias_columns.shape[1]
     if x_box is not None:
         z_lo = np.concatenate([a_prev[0], x_box[0]], axis=-1)
         z_hi = np.concatenate([a_prev[1], x_box[1]], axis=-1)
-        Wz = K.matmul(w.W_gates, z_lo, z_hi, w.absW_gates)
+        lo, hi = K.matmul(w.W_gates_b, z_lo, z_hi, w.absW_gates_b, n_const=k, absW32=w.absW_gates_b32)
     else:
-        Wa = K.matmul(w.W_a, a_prev[0], a_prev[1])
-        Wz = K.add(*Wa, *pre_x)
-    lo, hi = K.add(*Wz, *w.bias_bounds)
+        Wa_b = K.matmul(w.W_a_b, a_prev[0], a_prev[1], n_const=k)
+        lo, hi = K.add_outward(*Wa_b, *pre_x)
     gate_forget = K.sigmoid(lo[:, 0:n], hi[:, 0:n], mode)
     gate_update = K.sigmoid(lo[:, n : 2 * n], hi[:, n : 2 * n], mode)
     c_tilde = K.tanh(lo[:, 2 * n : 3 * n], hi[:, 2 * n : 3 * n], mode)
     gate_output = K.sigmoid(lo[:, 3 * n :], hi[:, 3 * n :], mode)
-    cell = K.add(*K.mul_nonneg(*gate_forget, *c_prev), *K.mul_nonneg(*gate_update, *c_tilde))
+    cell = K.gated_sum(gate_forget, c_prev, gate_update, c_tilde)
     a = K.mul_nonneg(*gate_output, *K.tanh(*cell, mode))
     return IntervalState(gate_forget, gate_update, gate_output, c_tilde, cell, a)
 
@@ -431,8 +458,8 @@ def interval_output(w: LSTMWeights, a: Pair, mode: str = "fast") -> Pair:
     split exactly into two floats; far tighter than subtracting two intervals.
     """
     D_hi, D_lo, (bd_lo, bd_hi) = w.softmax_rows
-    d = K.add(*K.matmul(D_hi, *a), *K.matmul(D_lo, *a))
-    d = K.add(*d, bd_lo, bd_hi)
+    d = K.add_outward(*K.matmul(D_hi, *a), *K.matmul(D_lo, *a))
+    d = K.add_outward(*d, bd_lo, bd_hi)
     n_y = w.n_y
     shape = a[0].shape[:-1] + (n_y, n_y)
     return K.softmax_from_differences(d[0].reshape(shape), d[1].reshape(shape), mode)

@@ -243,21 +243,21 @@ def exp(x: Interval | Any, mode: str = "fast") -> Interval:
     libm (range reduction and a Taylor polynomial in interval arithmetic)."""
     _check_mode(mode)
     x = _coerce(x)
-    return Interval._unchecked(*K.exp(x.lo, x.hi, mode))
+    return Interval._unchecked(*K.exact_points('exp', x.lo, x.hi, *K.exp(x.lo, x.hi, mode)))
 
 
 def sigmoid(x: Interval | Any, mode: str = "fast") -> Interval:
     """Sound enclosure of ``σ(x) = 1 / (1 + e^{-x})``, within ``[0, 1]``."""
     _check_mode(mode)
     x = _coerce(x)
-    return Interval._unchecked(*K.sigmoid(x.lo, x.hi, mode))
+    return Interval._unchecked(*K.exact_points('sigmoid', x.lo, x.hi, *K.sigmoid(x.lo, x.hi, mode)))
 
 
 def tanh(x: Interval | Any, mode: str = "fast") -> Interval:
     """Sound enclosure of ``tanh(x)``, within ``[-1, 1]``."""
     _check_mode(mode)
     x = _coerce(x)
-    return Interval._unchecked(*K.tanh(x.lo, x.hi, mode))
+    return Interval._unchecked(*K.exact_points('tanh', x.lo, x.hi, *K.tanh(x.lo, x.hi, mode)))
 
 
 def hull(a: Interval, b: Interval) -> Interval:

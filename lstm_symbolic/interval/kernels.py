@@ -18,10 +18,12 @@ Pair = tuple[np.ndarray, np.ndarray]
 
 __all__ = [
     "add",
+    "add_outward",
     "sub",
     "neg",
     "mul",
     "mul_nonneg",
+    "gated_sum",
     "matmul",
     "midrad",
     "exp",
@@ -41,8 +43,14 @@ _INF = np.inf
 
 
 def add(alo: np.ndarray, ahi: np.ndarray, blo: np.ndarray, bhi: np.ndarray) -> Pair:
-    """``[a] + [b] = [a.lo + b.lo (down), a.hi + b.hi (up)]``."""
+    """``[a] + [b] = [a.lo + b.lo (down), a.hi + b.hi (up)]``, tight (exact sums stay exact)."""
     return R.add_down(alo, blo), R.add_up(ahi, bhi)
+
+
+def add_outward(alo: np.ndarray, ahi: np.ndarray, blo: np.ndarray, bhi: np.ndarray) -> Pair:
+    """Hot-path sum: one cheap outward step per end (:func:`.rounding.step_down`), even when
+    the float sum happens to be exact."""
+    return R.step_down(alo + blo), R.step_up(ahi + bhi)
 
 
 def sub(alo: np.ndarray, ahi: np.ndarray, blo: np.ndarray, bhi: np.ndarray) -> Pair:
@@ -73,14 +81,11 @@ def mul_nonneg(glo: np.ndarray, ghi: np.ndarray, vlo: np.ndarray, vhi: np.ndarra
     """Product ``[g] * [v]`` when ``g.lo >= 0`` (a gate times a signal) — hot path.
 
     With ``g >= 0`` the product is monotone in ``g`` for each sign of ``v``:
-    lower end ``g.lo * v.lo`` if ``v.lo >= 0`` else ``g.hi * v.lo``; upper end ``g.hi * v.hi``
-    if ``v.hi >= 0`` else ``g.lo * v.hi``. Two products, each stepped outward once.
+    lower end ``min(g.lo v.lo, g.hi v.lo)``, upper end ``max(g.lo v.hi, g.hi v.hi)``; each
+    stepped outward once.
     """
-    lo = R.step_down(np.where(vlo >= 0, glo, ghi) * vlo)
-    hi = R.step_up(np.where(vhi >= 0, ghi, glo) * vhi)
-    # a true product that is exactly 0 must not be pushed below/above 0 needlessly
-    lo = np.where((vlo == 0) | ((vlo > 0) & (glo == 0)), 0.0, lo)
-    hi = np.where((vhi == 0) | ((vhi < 0) & (glo == 0)), 0.0, hi)
+    lo = R.step_down(np.minimum(glo * vlo, ghi * vlo))
+    hi = R.step_up(np.maximum(glo * vhi, ghi * vhi))
     return lo, hi
 
 
@@ -95,45 +100,99 @@ def midrad(lo: np.ndarray, hi: np.ndarray) -> Pair:
     return m, r
 
 
-def matmul(W: np.ndarray, lo: np.ndarray, hi: np.ndarray, absW: np.ndarray | None = None) -> Pair:
+def matmul(
+    W: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    absW: np.ndarray | None = None,
+    n_const: int = 0,
+    absW32: np.ndarray | None = None,
+) -> Pair:
     """Enclosure of ``W @ x`` for every ``x`` in ``[lo, hi]`` (batched over leading axes).
 
-    Shapes: ``W`` (m, n); ``lo``, ``hi`` (..., n); result (..., m).
+    Shapes: ``W`` (m, n + n_const); ``lo``, ``hi`` (..., n); result (..., m). The last
+    ``n_const`` columns of ``W`` multiply an exact constant 1: that is how a bias (and its
+    rounding residual) enters the product at no extra rounding cost.
 
     Midpoint–radius (Rump 1999) with Higham's dot-product bound, two matrix products::
 
         centre = fl(W @ m)
-        radius = fl(|W| @ (r + gamma_n |m|)) * (1 + gamma_{n+4}) + (2n + 4) eta
+        radius = fl(|W| @ t + k_eta eta),   t = scale (r + alpha |m|)
+        result = [fl(centre - radius), fl(centre + radius)]
 
-    The first term is the radius of ``W @ [m - r, m + r]``; the ``gamma_n |W||m|`` part bounds
-    the rounding error of the centre; the scaling bounds the rounding of the radius product
-    itself, and ``(2n + 4) eta`` the underflow of both products. Non-finite endpoints give
-    ``[-inf, inf]`` on every output row that touches them with a nonzero weight.
+    with ``(alpha, scale, k_eta)`` from :func:`.rounding.midrad_product_constants`, whose
+    docstring proves that no outward step is needed after the final subtraction: the radius
+    already covers the centre's rounding error, its own, the final rounding and underflow.
+
+    ``absW32`` (optional, from :func:`.rounding.to_float32_up` of ``|W|``) computes the radius
+    product in float32 — half the cost of the second float64 product. Both operands are
+    rounded *up* to float32 and the float32 product is bounded above with
+    :func:`.rounding.radius32_constants`, so the radius stays an upper bound; it is larger by
+    a relative ``~2 n 2**-24`` (4e-5 for n = 320), which no one will notice.
+    Non-finite endpoints give ``[-inf, inf]`` on every output row that touches them with a
+    nonzero weight; an overflow gives infinite ends.
     """
-    n = W.shape[1]
     if absW is None:
         absW = np.abs(W)
+    n = W.shape[1]
     finite = bool(np.isfinite(lo).all() and np.isfinite(hi).all())
     if not finite:
         bad = ~(np.isfinite(lo) & np.isfinite(hi))
         lo = np.where(bad, 0.0, lo)
         hi = np.where(bad, 0.0, hi)
+    alpha, scale, k_eta = R.midrad_product_constants(n)
     m, r = midrad(lo, hi)
-    g = R.gamma(n)
-    t = R.step_up(R.step_up(g * np.abs(m)) + r)
+    t = np.abs(m)
+    t *= alpha
+    t += r
+    t *= scale
+    if n_const:
+        ones = np.ones(m.shape[:-1] + (n_const,))
+        m = np.concatenate([m, ones], axis=-1)
+        t = np.concatenate([t, np.zeros_like(ones)], axis=-1)
     centre = m @ W.T
-    with np.errstate(over="ignore"):
-        radius = (t @ absW.T) * R.affine_error_scale(n) + (2 * n + 4) * R.ETA
-        out_lo = R.step_down(centre - radius)
-        out_hi = R.step_up(centre + radius)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if absW32 is None:
+            radius = t @ absW.T
+            radius += k_eta * R.ETA
+        else:
+            s32, abs32 = R.radius32_constants(n)
+            radius = (R.to_float32_up(t) @ absW32.T).astype(np.float64)
+            radius *= s32
+            radius += abs32 + k_eta * R.ETA
+        out_lo = centre - radius
+        centre += radius
+    out_hi = centre
     if not finite:
-        touched = (bad.astype(np.float64) @ absW.T) > 0
+        touched = (bad.astype(np.float64) @ absW[:, : bad.shape[-1]].T) > 0
         out_lo = np.where(touched, -_INF, out_lo)
         out_hi = np.where(touched, _INF, out_hi)
-    if np.isnan(out_lo).any() or np.isnan(out_hi).any():  # inf - inf after an overflow
-        out_lo = np.where(np.isnan(out_lo), -_INF, out_lo)
-        out_hi = np.where(np.isnan(out_hi), _INF, out_hi)
+    if not (np.isfinite(out_lo.sum()) and np.isfinite(out_hi.sum())):  # overflow somewhere
+        out_lo = np.where(np.isfinite(out_lo), out_lo, -_INF)
+        out_hi = np.where(np.isfinite(out_hi), out_hi, _INF)
     return out_lo, out_hi
+
+
+def gated_sum(
+    g1: Pair, v1: Pair, g2: Pair, v2: Pair
+) -> Pair:
+    """``[g1]·[v1] + [g2]·[v2]`` for gates ``g1, g2 >= 0`` — the cell update
+    ``Γ_f ⊙ c⟨t−1⟩ + Γ_u ⊙ c̃`` in one kernel.
+
+    With ``g >= 0`` each product is monotone in ``g`` for each sign of ``v``, so its ends are
+    ``min(g.lo v.lo, g.hi v.lo)`` and ``max(g.lo v.hi, g.hi v.hi)``. The two float products and
+    their float sum carry at most three roundings, bounded by :func:`.rounding.gated_sum_error`
+    and subtracted (added) once.
+    """
+    p_lo = np.minimum(g1[0] * v1[0], g1[1] * v1[0])
+    q_lo = np.minimum(g2[0] * v2[0], g2[1] * v2[0])
+    p_hi = np.maximum(g1[0] * v1[1], g1[1] * v1[1])
+    q_hi = np.maximum(g2[0] * v2[1], g2[1] * v2[1])
+    lo = p_lo + q_lo
+    lo -= R.gated_sum_error(p_lo, q_lo)
+    hi = p_hi + q_hi
+    hi += R.gated_sum_error(p_hi, q_hi)
+    return lo, hi
 
 
 def sum_bounds(lo: np.ndarray, hi: np.ndarray, axis: int = -1) -> Pair:
@@ -157,15 +216,24 @@ def _libm_exp(x: np.ndarray) -> np.ndarray:
 
 
 def _libm_sigmoid(x: np.ndarray) -> np.ndarray:
-    """``1/(1+e^-x)`` for x >= 0 and ``e^x/(1+e^x)`` for x < 0: both relatively accurate
-    (error analysis in :data:`.rounding.ULP_BUDGET`)."""
-    e = _libm_exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    """``σ(x) = 1/(1 + e^{-x})``, relatively accurate wherever ``e^{-x}`` does not overflow
+    (error analysis in :data:`.rounding.ULP_BUDGET`). Where it overflows (``x < -709.78``) the
+    result is 0, below the true value: callers use it as is only for *lower* ends and clamp
+    the argument of upper ends (:func:`sigmoid`)."""
+    with np.errstate(over="ignore"):
+        e = np.exp(np.negative(x))
+    e += 1.0
+    return np.reciprocal(e, out=e)
+
+
+#: Upper ends of σ are evaluated at ``max(x, _SIG_CLAMP)`` (σ is increasing, so that is still
+#: an upper bound), which keeps ``e^{-x}`` finite and the relative error analysis valid.
+_SIG_CLAMP = -700.0
 
 
 def exp(lo: np.ndarray, hi: np.ndarray, mode: str = "fast") -> Pair:
     """``exp`` is increasing: ``[exp(lo) (down), exp(hi) (up)]``, clamped to ``[0, inf]``.
-    ``exp(0) = 1`` is returned exactly."""
+    (Exact special values such as ``exp(0) = 1`` are restored by :func:`exact_points`.)"""
     if mode == "rigorous":
         from .rigorous import exp as rig_exp
 
@@ -173,39 +241,57 @@ def exp(lo: np.ndarray, hi: np.ndarray, mode: str = "fast") -> Pair:
     k = R.ULP_BUDGET["exp"]
     ylo = np.maximum(R.widen_down(_libm_exp(lo), k), 0.0)
     yhi = R.widen_up(_libm_exp(hi), k)
-    ylo = np.where(lo == 0, 1.0, ylo)
-    yhi = np.where(hi == 0, 1.0, yhi)
-    yhi = np.where(hi == -_INF, 0.0, yhi)
     return ylo, yhi
 
 
 def sigmoid(lo: np.ndarray, hi: np.ndarray, mode: str = "fast") -> Pair:
-    """``σ`` is increasing: ``[σ(lo) (down), σ(hi) (up)]`` clamped to ``[0, 1]``; ``σ(0) = 1/2``
-    exactly."""
+    """``σ`` is increasing: ``[σ(lo) (down), σ(hi) (up)]`` clamped to ``[0, 1]``."""
     if mode == "rigorous":
         from .rigorous import sigmoid as rig_sigmoid
 
         return rig_sigmoid(lo, hi)
-    k = R.ULP_BUDGET["sigmoid"]
-    ylo = np.clip(R.widen_down(_libm_sigmoid(lo), k), 0.0, 1.0)
-    yhi = np.clip(R.widen_up(_libm_sigmoid(hi), k), 0.0, 1.0)
-    ylo = np.where(lo == 0, 0.5, ylo)
-    yhi = np.where(hi == 0, 0.5, yhi)
+    down, up, eta_k = R.widening_factors(R.ULP_BUDGET["sigmoid"])
+    with np.errstate(over="ignore"):
+        e_lo = np.exp(np.negative(lo))  # may overflow to inf: then the lower end is 0 (below σ)
+    e_lo += 1.0
+    ylo = np.divide(down, e_lo, out=e_lo)  # σ(lo)(1 - (k+1) 2**-52), one rounding
+    ylo -= eta_k
+    np.maximum(ylo, 0.0, out=ylo)
+    e_hi = np.exp(np.negative(np.maximum(hi, _SIG_CLAMP)))
+    e_hi += 1.0
+    yhi = np.divide(up, e_hi, out=e_hi)
+    yhi += eta_k
+    np.minimum(yhi, 1.0, out=yhi)
     return ylo, yhi
 
 
 def tanh(lo: np.ndarray, hi: np.ndarray, mode: str = "fast") -> Pair:
-    """``tanh`` is increasing: ``[tanh(lo) (down), tanh(hi) (up)]`` clamped to ``[-1, 1]``;
-    ``tanh(0) = 0`` exactly."""
+    """``tanh`` is increasing: ``[tanh(lo) (down), tanh(hi) (up)]`` clamped to ``[-1, 1]``."""
     if mode == "rigorous":
         from .rigorous import tanh as rig_tanh
 
         return rig_tanh(lo, hi)
     k = R.ULP_BUDGET["tanh"]
-    ylo = np.clip(R.widen_down(np.tanh(lo), k), -1.0, 1.0)
-    yhi = np.clip(R.widen_up(np.tanh(hi), k), -1.0, 1.0)
-    ylo = np.where(lo == 0, 0.0, ylo)
-    yhi = np.where(hi == 0, 0.0, yhi)
+    ylo = np.maximum(R.widen_down(np.tanh(lo), k), -1.0)
+    yhi = np.minimum(R.widen_up(np.tanh(hi), k), 1.0)
+    return ylo, yhi
+
+
+#: Exact values at exactly representable points: (function, argument) -> value.
+_EXACT = {
+    "exp": ((0.0, 1.0), (-_INF, 0.0), (_INF, _INF)),
+    "sigmoid": ((0.0, 0.5), (-_INF, 0.0), (_INF, 1.0)),
+    "tanh": ((0.0, 0.0), (-_INF, -1.0), (_INF, 1.0)),
+}
+
+
+def exact_points(name: str, lo: np.ndarray, hi: np.ndarray, ylo: np.ndarray, yhi: np.ndarray) -> Pair:
+    """Replace an end by the exact value where the argument is a point with a known exact image
+    (``exp(0) = 1``, ``tanh(0) = 0``, ``σ(0) = 1/2``, the limits at ±inf). Tightness only —
+    the widened value already contains it; used by the public wrappers, not the hot path."""
+    for x, v in _EXACT[name]:
+        ylo = np.where(lo == x, v, ylo)
+        yhi = np.where(hi == x, v, yhi)
     return ylo, yhi
 
 
