@@ -372,20 +372,23 @@ def enclose(v: sp.Expr | mp.mpf | int | Fraction, dps: int = DPS) -> tuple[float
     if isinstance(v, mp.mpf):
         if not mp.isfinite(v):
             raise InputError("v", "a finite real value", got=v)
-        m, e = mp.mpf(v).man_exp
-        q = Fraction(int(m)) * (Fraction(2) ** int(e))
-        return _enclose_fraction(q)
+        sign, man, exp, _ = v._mpf_  # v = (−1)^sign · man · 2^exp exactly
+        q = Fraction(int(man)) * (Fraction(2) ** int(exp))
+        return _enclose_fraction(-q if sign else q)
     expr = sp.sympify(v)
     if expr.is_Rational:
         return _enclose_fraction(Fraction(int(expr.p), int(expr.q)))
     f = sp.lambdify((), expr, modules="mpmath")
+    try:
+        with mp.workdps(2 * dps):
+            ref = +mp.mpf(f())
+        with mp.workdps(dps):
+            low = +mp.mpf(f())
+    except TypeError:  # complex value: mpf() refuses an mpc
+        raise InputError("v", "a finite real value", got=v) from None
+    if not mp.isfinite(ref):
+        raise InputError("v", "a finite real value", got=v)
     with mp.workdps(2 * dps):
-        ref = +mp.mpf(f())
-    with mp.workdps(dps):
-        low = +mp.mpf(f())
-    with mp.workdps(2 * dps):
-        if not mp.isfinite(ref) or isinstance(ref, mp.mpc):
-            raise InputError("v", "a finite real value", got=v)
         rho = mp.mpf(10) ** (-dps + 5) * max(mp.mpf(1), abs(ref))
         if abs(ref - low) > rho / 1000:
             raise InputError("v", "an expression mpmath evaluates stably", got=v)
