@@ -390,7 +390,11 @@ def _ldexp(m: np.ndarray, k: np.ndarray, upward: bool) -> np.ndarray:
         # iff it scales back to m. An overflow (y = +-inf) never scales back: the step outward
         # turns +inf into +max for a lower bound (and -inf into -max for an upper one).
         exact = np.ldexp(y, -k) == m
-    return np.where(exact, y, next_up(y) if upward else next_down(y))
+    out = np.where(exact, y, next_up(y) if upward else next_down(y))
+    # an underflow to 0 keeps the sign of m: the true value is strictly on m's side of 0
+    if upward:
+        return np.where(m < 0, np.minimum(out, -0.0), out)
+    return np.where(m > 0, np.maximum(out, 0.0), out)
 
 
 def ldexp_down(m: np.ndarray, k: np.ndarray) -> np.ndarray:
