@@ -22,7 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["register", "render_docs", "check_docs", "write_docs", "find_root", "GENERATOR"]
+__all__ = ["register", "results", "render_docs", "check_docs", "write_docs", "find_root", "GENERATOR"]
 
 GENERATOR = "lstm-symbolic prove"
 
@@ -74,12 +74,23 @@ def _constants_page() -> str:
 
 
 @lru_cache(maxsize=4)
-def _render_cached(root: str) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
-    from lstm_symbolic.proof import render_index, render_theme, run_all
+def _results_cached(root: str) -> list[Any]:
+    from lstm_symbolic.proof import run_all
 
-    proofs = _load_proofs(Path(root))
+    return run_all(_load_proofs(Path(root)).THEMES)
+
+
+def results(root: Path) -> list[Any]:
+    """Every theme of ``root/proofs`` with its run claims (computed once per process)."""
+    return _results_cached(str(root.resolve()))
+
+
+@lru_cache(maxsize=4)
+def _render_cached(root: str) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
+    from lstm_symbolic.proof import render_index, render_theme
+
     figures = importlib.import_module("proofs.figures").FIGURES
-    results = run_all(proofs.THEMES)
+    results = _results_cached(root)
     files: dict[str, str] = {"index.md": render_index(results, GENERATOR)}
     unchecked: list[str] = []
     for theme, res in results:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import sympy as sp
 
 from lstm_symbolic import constants as C
 from lstm_symbolic.proof import Evidence, certain_sign, fmt, require
 
-__all__ = ["sig", "lstm_step", "num", "check_constant", "rounds_to", "certainly_less"]
+__all__ = ["sigma_tanh_identities", "sig", "lstm_step", "num", "check_constant", "rounds_to", "certainly_less"]
 
 
 def sig(z: sp.Expr) -> sp.Expr:
@@ -61,3 +63,15 @@ def rounds_to(value: sp.Expr, decimal: str) -> bool:
     if diff.is_Rational:
         return bool(abs(diff) < half)
     return certainly_less(sp.Abs(diff), half)
+
+
+@lru_cache(maxsize=None)
+def sigma_tanh_identities() -> tuple[Evidence, Evidence]:
+    """σ(x) = ½(1 + tanh(x/2)) and σ′(x) = ¼·tanh′(x/2), each reduced to 0 by sympy (cached)."""
+    from lstm_symbolic.proof import sympy_zero
+
+    x = C.x
+    return (
+        sympy_zero(C.SIGMOID - (1 + sp.tanh(x / 2)) / 2, r"$\sigma(x) = \tfrac12(1 + \tanh\tfrac x2)$"),
+        sympy_zero(C.SIGMOID_PRIME - C.TANH_PRIME.subs(x, x / 2) / 4, r"$\sigma'(x) = \tfrac14\tanh'(\tfrac x2)$"),
+    )

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import sympy as sp
 
 import lstm_symbolic as ls
 from lstm_symbolic import constants as C
 from lstm_symbolic.proof import Claim, Evidence, Outcome, Theme, Verdict, interval_bound, require, sympy_zero
 
-from ._common import certainly_less, check_constant, num, sig
+from ._common import certainly_less, check_constant, num, sigma_tanh_identities
 
 x = C.x
 S, SP, TP = C.SIGMOID, C.SIGMOID_PRIME, C.TANH_PRIME
@@ -16,10 +18,7 @@ eps = sp.Symbol("varepsilon", positive=True)
 
 
 def _identity_evidence() -> list[Evidence]:
-    return [
-        sympy_zero(S - (1 + sp.tanh(x / 2)) / 2, r"$\sigma(x) = \tfrac12(1 + \tanh\tfrac x2)$"),
-        sympy_zero(SP - TP.subs(x, x / 2) / 4, r"$\sigma'(x) = \tfrac14\tanh'(\tfrac x2)$"),
-    ]
+    return list(sigma_tanh_identities())
 
 
 def _fit_table() -> str:
@@ -76,7 +75,8 @@ def _range_4x() -> Outcome:
         f"${num(tanh_err, 6)}$ on $(-\\tfrac12, \\tfrac12)$."))
 
 
-def _threshold_evidence() -> list[Evidence]:
+@lru_cache(maxsize=None)
+def _threshold_evidence_cached() -> tuple[Evidence, ...]:
     thr_t = sp.atanh(sp.sqrt(1 - eps))
     ev = _identity_evidence()
     ev.append(sympy_zero((SP.subs(x, 2 * thr_t) / SP.subs(x, 0) - eps).rewrite(sp.exp),
@@ -85,7 +85,11 @@ def _threshold_evidence() -> list[Evidence]:
     for name in C.SATURATION_EPS:
         key = name.replace("/", "_").replace("'", "_prime").replace("(", "_").replace(")", "")
         ev.append(check_constant(f"sigmoid_saturation_{key}"))
-    return ev
+    return tuple(ev)
+
+
+def _threshold_evidence() -> list[Evidence]:
+    return list(_threshold_evidence_cached())
 
 
 def _saturation_5() -> Outcome:
