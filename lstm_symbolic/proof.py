@@ -247,6 +247,7 @@ def interval_bound(
     max_rounds: int = 60,
     max_boxes: int = 200_000,
     derivative: Callable[["object"], "object"] | None = None,
+    label: str = "f(x)",
 ) -> Evidence:
     """Prove ``lower < f(x) < upper`` for every real x in [lo, hi] by subdivision.
 
@@ -281,7 +282,7 @@ def interval_bound(
         blo, bhi = blo[~ok], bhi[~ok]
         if blo.size == 0:
             rel = " < ".join(
-                s for s in (None if lower is None else fmt(lower, 17), "f(x)", None if upper is None else fmt(upper, 17)) if s
+                s for s in (None if lower is None else fmt(lower, 17), label, None if upper is None else fmt(upper, 17)) if s
             )
             return Evidence(
                 "interval subdivision",

@@ -10,7 +10,7 @@ import lstm_symbolic as ls
 from lstm_symbolic import constants as C
 from lstm_symbolic.proof import Claim, Evidence, Outcome, Theme, Verdict, fmt, interval_bound, require, sympy_zero
 
-from ._common import check_constant, sig, sigma_tanh_identities
+from ._common import check_constant, sig, sigma_tanh_identities, sigmoid_slope_bound
 
 PAPER = ("R. Jozefowicz, W. Zaremba, I. Sutskever, *An Empirical Exploration of Recurrent Network Architectures*, "
          "ICML 2015, PMLR 37 (http://proceedings.mlr.press/v37/jozefowicz15.pdf), as summarised by the notes; "
@@ -27,7 +27,7 @@ def _cited(extra: str = "", source: str = PAPER) -> Callable[[], Outcome]:
 
 def _better_behaved() -> Outcome:
     ev = [sigma_tanh_identities()[1], check_constant("sigmoid_prime_0")]
-    ev.append(interval_bound(lambda X: ls.sigmoid(X) * (1 - ls.sigmoid(X)), -40.0, 40.0, upper=0.25 * (1 + 1e-9)))
+    ev.append(sigmoid_slope_bound())
     k = 10
     bound = sp.Rational(1, 4) ** k
     ev.append(Evidence("exact", f"through $k = {k}$ sigmoids a derivative is multiplied by at most $4^{{-{k}}} = "

@@ -83,7 +83,7 @@ def _linear_half() -> Outcome:
                      r"$\frac{d}{dx}(x - \tanh x) = \tanh^2 x \ge 0$, so $|x - \tanh x|$ is largest at $|x| = \tfrac12$")]
     ev.append(check_constant("tanh_linear_error_half"))
     up = C.enclose(err)[1] * (1 + 1e-9)
-    ev.append(interval_bound(lambda X: X - ls.tanh(X), -0.5, 0.5, upper=up, lower=-up))
+    ev.append(interval_bound(lambda X: X - ls.tanh(X), -0.5, 0.5, upper=up, lower=-up, label=r"x - \tanh x"))
     rel = 1 - 2 * sp.tanh(sp.Rational(1, 2))
     return Outcome(Verdict.CONDITIONAL, tuple(ev), condition=(
         f"'behaves like $f(x) = x$' read as: $\\sup_{{|x|<1/2}} |\\tanh x - x| = \\tfrac12 - \\tanh\\tfrac12 = {num(err, 6)}$ "
@@ -100,7 +100,7 @@ def _saturation_2() -> Outcome:
         rows.append(f"$\\varepsilon = {name}$: $x_\\varepsilon = {num(C.CONSTANTS[key].closed, 6)}$")
     require(sp.simplify(sp.atanh(sp.sqrt(1 - TANH_PRIME.subs(x, 2)))) == 2, "threshold at tanh'(2) is 2")
     up = C.enclose(TANH_PRIME.subs(x, 2))[1] * (1 + 1e-9)
-    ev.append(interval_bound(lambda X: 1 - ls.tanh(X) * ls.tanh(X), 2.0, 40.0, upper=up))
+    ev.append(interval_bound(lambda X: 1 - ls.tanh(X) * ls.tanh(X), 2.0, 40.0, upper=up, label=r"\tanh'(x)"))
     ev.append(Evidence("table", "; ".join(rows) + "."))
     return Outcome(Verdict.CONDITIONAL, tuple(ev), condition=(
         r"'saturating' defined as $\tanh'(x) \le \varepsilon \tanh'(0)$. The threshold is $2$ exactly for "
@@ -109,7 +109,8 @@ def _saturation_2() -> Outcome:
 
 def _c_beyond_2() -> Outcome:
     ev = [check_constant("tanh_2"), check_constant("tanh_prime_2")]
-    ev.append(interval_bound(lambda X: ls.tanh(X), 2.0, 40.0, lower=C.enclose(sp.tanh(2))[0] * (1 - 1e-12)))
+    ev.append(interval_bound(lambda X: ls.tanh(X), 2.0, 40.0, lower=C.enclose(sp.tanh(2))[0] * (1 - 1e-12),
+                             label=r"\tanh x"))
     return Outcome(Verdict.CONDITIONAL, tuple(ev), condition=(
         r"'beneath $(-2,2)$' read as *outside* $(-2, 2)$: for $|c| \ge 2$, $|\tanh c| \ge \tanh 2 = 0.96403$ "
         r"and $\tanh'(c) \le \tanh'(2) = 0.07065$ (monotone, checked by subdivision on $[2, 40]$; $\tanh$ is odd). "
