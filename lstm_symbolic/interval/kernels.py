@@ -147,9 +147,11 @@ def matmul(
     t += r
     t *= scale
     if n_const:
+        # the constant inputs are exactly 1 (radius 0), but the centre's rounding error on
+        # their terms is gamma |b|: they carry alpha * scale in t like any |m| = 1
         ones = np.ones(m.shape[:-1] + (n_const,))
         m = np.concatenate([m, ones], axis=-1)
-        t = np.concatenate([t, np.zeros_like(ones)], axis=-1)
+        t = np.concatenate([t, ones * (alpha * scale)], axis=-1)
     centre = m @ W.T
     with np.errstate(over="ignore", invalid="ignore"):
         if absW32 is None:
@@ -251,17 +253,15 @@ def sigmoid(lo: np.ndarray, hi: np.ndarray, mode: str = "fast") -> Pair:
 
         return rig_sigmoid(lo, hi)
     down, up, eta_k = R.widening_factors(R.ULP_BUDGET["sigmoid"])
+    lo, hi = np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)
     with np.errstate(over="ignore"):
         e_lo = np.exp(np.negative(lo))  # may overflow to inf: then the lower end is 0 (below σ)
-    e_lo += 1.0
-    ylo = np.divide(down, e_lo, out=e_lo)  # σ(lo)(1 - (k+1) 2**-52), one rounding
+    ylo = down / (e_lo + 1.0)  # σ(lo)(1 - (k+1) 2**-52), one rounding more than σ itself
     ylo -= eta_k
-    np.maximum(ylo, 0.0, out=ylo)
-    e_hi = np.exp(np.negative(np.maximum(hi, _SIG_CLAMP)))
-    e_hi += 1.0
-    yhi = np.divide(up, e_hi, out=e_hi)
+    ylo = np.maximum(ylo, 0.0)
+    yhi = up / (np.exp(np.negative(np.maximum(hi, _SIG_CLAMP))) + 1.0)
     yhi += eta_k
-    np.minimum(yhi, 1.0, out=yhi)
+    yhi = np.minimum(yhi, 1.0)
     return ylo, yhi
 
 

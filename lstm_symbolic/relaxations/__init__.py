@@ -1,0 +1,17 @@
+"""Linear relaxations, one module per nonlinearity, behind one small interface.
+
+A relaxation turns sound bounds of its inputs into a linear enclosure that holds for every
+input inside those bounds:
+
+- unary (``sigmoid``, ``tanh``): ``f(x) ∈ slope·x + offset ± error`` for ``x ∈ [lo, hi]``;
+- binary (``product``): ``x·y ∈ slope_x·x + slope_y·y + offset ± error`` on a box.
+
+Propagation code only applies the coefficients; it never asks which activation it is.
+"""
+
+from .base import Linear1, Linear2, SShaped
+from .product import PRODUCT
+from .sigmoid import SIGMOID
+from .tanh import TANH
+
+__all__ = ["Linear1", "Linear2", "SShaped", "SIGMOID", "TANH", "PRODUCT"]

@@ -1,0 +1,232 @@
+"""Affine forms (zonotopes) over shared noise symbols, with every float rounding accounted for.
+
+A form of shape (B, n) stands for the set::
+
+    { centre + G ε + ν  :  ε ∈ [−1, 1]^k shared by all forms,  |ν| <= box elementwise }
+
+``centre`` (B, n), ``G`` (B, n, k) and ``box`` (B, n) ≥ 0 are float64. Symbols are columns of
+``G``; a form with fewer columns than another has zeros in the missing ones (symbols are only
+ever appended). ``box`` collects what has no symbol: the rounding errors of the float
+operations, which the operations below bound and add with the derivations stated.
+
+Operations: :func:`linear` (a float matrix, the bias folded in as constant columns),
+:func:`combine` (elementwise linear combination ``Σ λ_i x_i + μ`` with a fresh symbol per
+neuron for an extra error term), :func:`concat`, :meth:`AffineForm.bounds`, :func:`reduce`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..interval import rounding as R
+
+Pair = tuple[np.ndarray, np.ndarray]
+
+# Non-negative quantities computed with at most 16 roundings each are bounded above by
+# multiplying by SLACK (>= (1 + u)^17) and adding a few eta: see _up().
+_SLACK = 1.0 + 2.0**-47
+
+
+def _up(x: np.ndarray, k_eta: float) -> np.ndarray:
+    """Upper bound of an exact non-negative quantity whose float evaluation ``x`` used at most
+    16 roundings of non-negative terms (each relative error ≤ u, (1+u)^17 < 1 + 2^-47) and
+    lost at most ``k_eta`` eta to underflow."""
+    out = x * _SLACK
+    out += (k_eta + 1.0) * R.ETA
+    return out
+
+
+def _rowabs(G: np.ndarray) -> np.ndarray:
+    """Upper bound of ``Σ_j |G_ij|`` over the symbol axis: the float sum of k non-negative terms
+    is within ``gamma_k`` of the exact one (Higham), so scale by ``1 + 2 gamma_k``."""
+    k = G.shape[-1]
+    s = np.abs(G).sum(axis=-1)
+    if k > 1:
+        s *= 1.0 + 2.0 * R.gamma(k)
+    return s
+
+
+@dataclass
+class AffineForm:
+    """``centre + G ε + [−box, box]``; shapes (B, n), (B, n, k), (B, n)."""
+
+    centre: np.ndarray
+    G: np.ndarray
+    box: np.ndarray
+
+    @property
+    def k(self) -> int:
+        return self.G.shape[-1]
+
+    @property
+    def n(self) -> int:
+        return self.centre.shape[-1]
+
+    def radius(self) -> np.ndarray:
+        """Upper bound of ``Σ|G| + box`` (B, n)."""
+        return R.step_up(_rowabs(self.G) + self.box)
+
+    def bounds(self) -> Pair:
+        """Sound interval bounds of the form, (B, n) each."""
+        r = self.radius()
+        return R.step_down(self.centre - r), R.step_up(self.centre + r)
+
+    def padded(self, k: int) -> np.ndarray:
+        """``G`` with zero columns appended up to ``k`` symbols."""
+        if self.k == k:
+            return self.G
+        pad = np.zeros(self.G.shape[:-1] + (k - self.k,))
+        return np.concatenate([self.G, pad], axis=-1)
+
+    def __getitem__(self, cols: slice) -> "AffineForm":
+        """Units ``cols`` (a slice of the last axis of centre)."""
+        return AffineForm(self.centre[:, cols], self.G[:, cols, :], self.box[:, cols])
+
+
+def point(values: np.ndarray, k: int) -> AffineForm:
+    """A form with no uncertainty."""
+    B, n = values.shape
+    return AffineForm(values.copy(), np.zeros((B, n, k)), np.zeros((B, n)))
+
+
+def from_box(lo: np.ndarray, hi: np.ndarray, k: int) -> tuple[AffineForm, int]:
+    """A form for the box ``[lo, hi]`` (B, n) with one fresh symbol per unit that has a nonzero
+    radius, appended after the ``k`` existing symbols. Returns the form and the new symbol count.
+
+    ``x = m + r ε`` with ``(m, r)`` the midpoint-radius enclosure of the box."""
+    from ..interval import kernels as K
+
+    m, r = K.midrad(lo, hi)
+    B, n = m.shape
+    live = np.flatnonzero((r > 0).any(axis=0))
+    G = np.zeros((B, n, k + live.size))
+    G[:, live, k + np.arange(live.size)] = r[:, live]
+    return AffineForm(m, G, np.zeros((B, n))), k + live.size
+
+
+def concat(forms: list[AffineForm]) -> AffineForm:
+    """Stack forms along the unit axis (exact)."""
+    k = max(f.k for f in forms)
+    return AffineForm(
+        np.concatenate([f.centre for f in forms], axis=-1),
+        np.concatenate([f.padded(k) for f in forms], axis=1),
+        np.concatenate([f.box for f in forms], axis=-1),
+    )
+
+
+def linear(W: np.ndarray, absW: np.ndarray, x: AffineForm, n_const: int = 0) -> AffineForm:
+    """``W x`` (the last ``n_const`` columns of ``W`` multiply an exact 1: the bias).
+
+    Shapes: ``W`` (m, n + n_const), ``x`` (B, n) -> (B, m).
+
+    ``centre' = fl(W [c; 1])``, ``G' = fl(W G)`` and ``box' = R`` of the midpoint–radius proof
+    (:func:`.rounding.midrad_product_constants`) applied to the radius
+    ``box + alpha (|c| + Σ_j |G_:j|)``: the ``alpha |c|`` part covers the centre's rounding, the
+    ``alpha Σ|G|`` part the rounding of every entry of ``W G`` (each dot product of length n is
+    within ``gamma_n |W||G|`` of exact, summed over symbols), and ``box`` is carried through
+    ``|W|``. Underflow of the k·m entries of ``W G`` adds ``n k eta`` per unit.
+    """
+    n = x.n
+    alpha, scale, k_eta = R.midrad_product_constants(n + n_const)
+    c = x.centre
+    t = _rowabs(x.G)
+    t += np.abs(c)
+    t *= alpha
+    t += x.box
+    t *= scale
+    G = x.G
+    if n_const:
+        ones = np.ones(c.shape[:-1] + (n_const,))
+        c = np.concatenate([c, ones], axis=-1)
+        t = np.concatenate([t, ones * (alpha * scale)], axis=-1)  # centre's rounding on the bias
+        W_n = W[:, :n]
+    else:
+        W_n = W
+    centre = c @ W.T
+    Gp = np.matmul(W_n, G)
+    box = t @ absW.T
+    box += (k_eta + 2.0 * n * x.k) * R.ETA
+    return AffineForm(centre, Gp, box)
+
+
+def combine(terms: list[tuple[np.ndarray, AffineForm]], offset: np.ndarray, error: np.ndarray | None) -> AffineForm:
+    """``Σ_i λ_i ⊙ x_i + μ`` plus, if ``error`` is given, a fresh symbol per unit with
+    coefficient ``error`` (so ``± error`` is represented, correlated wherever it flows).
+
+    ``λ_i``, ``μ``, ``error``: (B, n). Let ``m = len(terms)``. The float centre
+    ``fl(Σ λ_i c_i + μ)`` takes ``2m`` roundings, so its error is at most
+    ``gamma_{2m} (Σ|λ_i c_i| + |μ|)``; each entry of ``fl(Σ λ_i G_i)`` likewise within
+    ``gamma_{2m} Σ|λ_i G_i|``, summed over symbols ``gamma_{2m} Σ_i |λ_i| Σ|G_i|``; the boxes
+    carry through as ``Σ|λ_i| box_i``. Underflow: at most ``(m (k + 1) + 1) eta`` per unit.
+    ``gamma_{2m} <= 2^-48`` for ``m <= 8``; we use ``2^-47``.
+    """
+    m = len(terms)
+    if m > 8:
+        raise ValueError("combine: at most 8 terms")
+    k = max(f.k for _, f in terms)
+    centre = offset.copy()
+    G = np.zeros(terms[0][1].centre.shape + (k,))
+    acc = np.abs(offset) * 2.0**-47
+    for lam, f in terms:
+        centre += lam * f.centre
+        if f.k == k:
+            G += lam[..., None] * f.G
+        else:
+            G[..., : f.k] += lam[..., None] * f.G
+        alam = np.abs(lam)
+        acc += alam * (f.box + 2.0**-47 * (np.abs(f.centre) + _rowabs(f.G)))
+    box = _up(acc, m * (k + 1) + 1)
+    form = AffineForm(centre, G, box)
+    if error is not None:
+        form = add_symbols(form, error)
+    return form
+
+
+def add_symbols(form: AffineForm, coeff: np.ndarray) -> AffineForm:
+    """Append one fresh symbol per unit (only for units where some batch entry has a nonzero
+    coefficient), with coefficient ``coeff`` (B, n) ≥ 0."""
+    live = np.flatnonzero((coeff > 0).any(axis=0))
+    if live.size == 0:
+        return form
+    B, n, k = form.G.shape
+    extra = np.zeros((B, n, live.size))
+    extra[:, live, np.arange(live.size)] = coeff[:, live]
+    return AffineForm(form.centre, np.concatenate([form.G, extra], axis=-1), form.box)
+
+
+def reduce(forms: list[AffineForm], max_symbols: int) -> list[AffineForm]:
+    """Order reduction (Girard 2005, "Reachability of uncertain linear systems using
+    zonotopes"): keep the ``max_symbols − n_total`` symbols with the largest total weight across
+    the given forms; the others' contributions are summed per unit (absolute values, rounded
+    up) into one fresh symbol per unit. Sound: a sum of independent ``|g_j| ε_j`` lies in
+    ``± Σ|g_j|``; only correlation carried by small symbols is given up.
+
+    Also drops symbols that are zero in every form. Returns the forms over the new symbols.
+    """
+    k = max(f.k for f in forms)
+    Gs = [f.padded(k) for f in forms]
+    weight = sum(np.abs(G).sum(axis=(0, 1)) for G in Gs)
+    n_total = sum(f.n for f in forms)
+    alive = np.flatnonzero(weight > 0)
+    if alive.size <= max_symbols:
+        return [AffineForm(f.centre, G[..., alive], f.box) for f, G in zip(forms, Gs)]
+    keep_n = max(max_symbols - n_total, 0)
+    order = alive[np.argsort(weight[alive])[::-1]]
+    keep, drop = np.sort(order[:keep_n]), order[keep_n:]
+    out = []
+    offset = keep.size
+    total_new = n_total
+    col = offset
+    reduced_G = []
+    for f, G in zip(forms, Gs):
+        boxed = _rowabs(G[..., drop])
+        new = np.zeros(G.shape[:2] + (keep.size + total_new,))
+        new[..., : keep.size] = G[..., keep]
+        new[:, np.arange(f.n), col + np.arange(f.n)] = boxed
+        col += f.n
+        reduced_G.append(new)
+    for f, G in zip(forms, reduced_G):
+        out.append(AffineForm(f.centre, G, f.box))
+    return out
