@@ -286,9 +286,9 @@ def interval_bound(
             )
             return Evidence(
                 "interval subdivision",
-                f"${rel}$ for all $x \\in [{fmt(lo, 17)}, {fmt(hi, 17)}]$: {total} sound interval "
-                f"evaluations (library `Interval`, bisection{', mean-value form' if derivative else ''}), "
-                f"every one certain.",
+                f"${rel}$ for all $x \\in [{fmt(lo, 17)}, {fmt(hi, 17)}]$: sound interval evaluation "
+                f"(library `Interval`, fast mode{', mean-value form' if derivative else ''}) on "
+                f"{pieces} pieces, bisected until every sub-interval is certain.",
             )
         mid = blo + (bhi - blo) / 2
         split = (mid > blo) & (mid < bhi)
