@@ -447,6 +447,7 @@ def interval_cell_step(
     gate_output = K.sigmoid(lo[:, 3 * n :], hi[:, 3 * n :], mode)
     cell = K.gated_sum(gate_forget, c_prev, gate_update, c_tilde)
     a = K.mul_nonneg(*gate_output, *K.tanh(*cell, mode))
+    a = (np.maximum(a[0], -1.0), np.minimum(a[1], 1.0))  # a priori: |Γ_o tanh(c)| <= 1
     return IntervalState(gate_forget, gate_update, gate_output, c_tilde, cell, a)
 
 

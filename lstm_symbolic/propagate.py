@@ -16,6 +16,7 @@ from .errors import InputError, ShapeError
 from .inputs import InputSet, Pair, as_schedule
 from .interval import Interval
 from .interval import kernels as K
+from .interval import rounding as R
 from .lstm import LSTMWeights, interval_cell_step, interval_output
 
 __all__ = ["propagate", "Trace", "SIGNALS", "METHODS"]
@@ -73,10 +74,17 @@ class Stepper(Protocol):
 
 
 class IntervalStepper:
-    """State ``(a, c)`` as boxes; one :func:`~lstm_symbolic.lstm.interval_cell_step` per step."""
+    """State ``(a, c)`` as boxes; one :func:`~lstm_symbolic.lstm.interval_cell_step` per step.
+
+    The cell box is also intersected with the a priori domain ``|c⟨t⟩| <= max|c⟨0⟩| + t``
+    (gates in [0, 1], ``|c̃| <= 1``; proved in docs/proofs/domains.md), whose float bound
+    ``cap`` is advanced by one exactly-rounded-up addition per step. When gates saturate this
+    keeps the bound at the exact domain instead of a few ulps outside it.
+    """
 
     def __init__(self, w: LSTMWeights, a0: Pair, c0: Pair, mode: str) -> None:
         self.w, self.a, self.c, self.mode = w, a0, c0, mode
+        self.cap = float(max(np.abs(c0[0]).max(), np.abs(c0[1]).max()))
 
     def step(self, inputs: InputSet, t: int) -> dict[str, Pair]:
         B = self.a[0].shape[0]
@@ -86,6 +94,9 @@ class IntervalStepper:
         else:
             lo, hi = inputs.linear_bounds(self.w.W_x, t)
             state = interval_cell_step(self.w, self.a, self.c, pre_x=_batch(lo, hi, B), mode=self.mode)
+        self.cap = float(R.add_up(self.cap, 1.0))
+        cell = (np.maximum(state.c[0], -self.cap), np.minimum(state.c[1], self.cap))
+        state = state._replace(c=cell)
         self.a, self.c = state.a, state.c
         out = state._asdict()
         if self.w.W_y is not None:
@@ -181,6 +192,8 @@ def propagate(
             continue
         lo = np.stack([p[0] for p in pairs])
         hi = np.stack([p[1] for p in pairs])
+        if np.isnan(lo).any() or np.isnan(hi).any() or (lo > hi).any():  # fail closed
+            raise FloatingPointError(f"internal error: invalid bound for {name}; please report this model")
         if not batched:
             lo, hi = lo[:, 0], hi[:, 0]
         fields[name] = Interval._unchecked(np.ascontiguousarray(lo), np.ascontiguousarray(hi))

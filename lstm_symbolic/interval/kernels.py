@@ -84,9 +84,19 @@ def mul_nonneg(glo: np.ndarray, ghi: np.ndarray, vlo: np.ndarray, vhi: np.ndarra
     lower end ``min(g.lo v.lo, g.hi v.lo)``, upper end ``max(g.lo v.hi, g.hi v.hi)``; each
     stepped outward once.
     """
-    lo = R.step_down(np.minimum(glo * vlo, ghi * vlo))
-    hi = R.step_up(np.maximum(glo * vhi, ghi * vhi))
-    return lo, hi
+    with np.errstate(invalid="ignore", over="ignore"):
+        lo = _zero_nan(np.fmin(glo * vlo, ghi * vlo))
+        hi = _zero_nan(np.fmax(glo * vhi, ghi * vhi))
+    return R.step_down(lo), R.step_up(hi)
+
+
+def _zero_nan(p: np.ndarray) -> np.ndarray:
+    """Products ``0 * inf`` are NaN in IEEE and 0 in interval arithmetic (a zero gate end times
+    an unbounded signal end). ``fmin``/``fmax`` already skip a NaN when the other candidate is a
+    number; a NaN left here means both candidates were ``0 * inf``: the product is 0."""
+    if np.isnan(p).any():
+        p = np.where(np.isnan(p), 0.0, p)
+    return p
 
 
 def midrad(lo: np.ndarray, hi: np.ndarray) -> Pair:
@@ -142,18 +152,19 @@ def matmul(
         hi = np.where(bad, 0.0, hi)
     alpha, scale, k_eta = R.midrad_product_constants(n)
     m, r = midrad(lo, hi)
-    t = np.abs(m)
-    t *= alpha
-    t += r
-    t *= scale
+    with np.errstate(over="ignore"):
+        t = np.abs(m)
+        t *= alpha
+        t += r
+        t *= scale
     if n_const:
         # the constant inputs are exactly 1 (radius 0), but the centre's rounding error on
         # their terms is gamma |b|: they carry alpha * scale in t like any |m| = 1
         ones = np.ones(m.shape[:-1] + (n_const,))
         m = np.concatenate([m, ones], axis=-1)
         t = np.concatenate([t, ones * (alpha * scale)], axis=-1)
-    centre = m @ W.T
     with np.errstate(over="ignore", invalid="ignore"):
+        centre = m @ W.T
         if absW32 is None:
             radius = t @ absW.T
             radius += k_eta * R.ETA
@@ -186,27 +197,49 @@ def gated_sum(
     their float sum carry at most three roundings, bounded by :func:`.rounding.gated_sum_error`
     and subtracted (added) once.
     """
-    p_lo = np.minimum(g1[0] * v1[0], g1[1] * v1[0])
-    q_lo = np.minimum(g2[0] * v2[0], g2[1] * v2[0])
-    p_hi = np.maximum(g1[0] * v1[1], g1[1] * v1[1])
-    q_hi = np.maximum(g2[0] * v2[1], g2[1] * v2[1])
-    lo = p_lo + q_lo
-    lo -= R.gated_sum_error(p_lo, q_lo)
-    hi = p_hi + q_hi
-    hi += R.gated_sum_error(p_hi, q_hi)
+    with np.errstate(invalid="ignore", over="ignore"):
+        p_lo = _zero_nan(np.fmin(g1[0] * v1[0], g1[1] * v1[0]))
+        q_lo = _zero_nan(np.fmin(g2[0] * v2[0], g2[1] * v2[0]))
+        p_hi = _zero_nan(np.fmax(g1[0] * v1[1], g1[1] * v1[1]))
+        q_hi = _zero_nan(np.fmax(g2[0] * v2[1], g2[1] * v2[1]))
+    with np.errstate(over="ignore", invalid="ignore"):
+        lo = p_lo + q_lo
+        lo -= R.gated_sum_error(p_lo, q_lo)
+        hi = p_hi + q_hi
+        hi += R.gated_sum_error(p_hi, q_hi)
     return lo, hi
 
 
 def sum_bounds(lo: np.ndarray, hi: np.ndarray, axis: int = -1) -> Pair:
     """Enclosure of the sum along ``axis``: float sums widened by Higham's ``gamma_n`` bound
-    applied to the sum of absolute values, plus an underflow term."""
+    applied to the sum of absolute values, plus an underflow term.
+
+    Where a partial sum overflows although the exact sum may be finite, the sum is redone on
+    values scaled by ``2**-32`` (exact but for subnormals, whose loss is bounded by ``n eta``
+    before scaling back) and scaled back; a lower end beyond ``max`` becomes ``max``, an upper
+    end below ``-max`` becomes ``-max``.
+    """
+    out_lo, out_hi = _sum_bounds_raw(lo, hi, axis, 0.0)
+    bad = ~(np.isfinite(out_lo) & np.isfinite(out_hi))
+    if bad.any():
+        s_lo, s_hi = _sum_bounds_raw(lo * 2.0**-32, hi * 2.0**-32, axis, lo.shape[axis] * R.ETA)
+        with np.errstate(over="ignore"):
+            b_lo = np.minimum(s_lo * 2.0**32, R._MAX)
+            b_hi = np.maximum(s_hi * 2.0**32, -R._MAX)
+        out_lo = np.where(bad, b_lo, out_lo)
+        out_hi = np.where(bad, b_hi, out_hi)
+    return out_lo, out_hi
+
+
+def _sum_bounds_raw(lo: np.ndarray, hi: np.ndarray, axis: int, extra: float) -> Pair:
     n = lo.shape[axis]
     g = R.gamma(n + 2)
-    s_lo = np.sum(lo, axis=axis)
-    s_hi = np.sum(hi, axis=axis)
-    e_lo = R.step_up(np.sum(np.abs(lo), axis=axis) * g) + (n + 2) * R.ETA
-    e_hi = R.step_up(np.sum(np.abs(hi), axis=axis) * g) + (n + 2) * R.ETA
-    return R.step_down(s_lo - R.step_up(e_lo)), R.step_up(s_hi + R.step_up(e_hi))
+    with np.errstate(over="ignore", invalid="ignore"):
+        s_lo = np.sum(lo, axis=axis)
+        s_hi = np.sum(hi, axis=axis)
+        e_lo = R.step_up(np.sum(np.abs(lo), axis=axis) * g + ((n + 2) * R.ETA + extra))
+        e_hi = R.step_up(np.sum(np.abs(hi), axis=axis) * g + ((n + 2) * R.ETA + extra))
+        return R.step_down(s_lo - e_lo), R.step_up(s_hi + e_hi)
 
 
 # --- elementary functions (monotone: evaluate at the endpoints, widen, clamp) --------------
@@ -352,7 +385,7 @@ def softmax_from_differences(dlo: np.ndarray, dhi: np.ndarray, mode: str = "fast
     slo, _ = sum_bounds(elo, elo, axis=-1)
     _, shi = sum_bounds(ehi, ehi, axis=-1)
     slo = np.maximum(slo, 1.0)  # the sum contains the exact term 1 and non-negative others
-    with np.errstate(over="ignore", divide="ignore"):
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         ylo = R.step_down(1.0 / shi)
         yhi = R.step_up(1.0 / slo)
     return np.clip(ylo, 0.0, 1.0), np.clip(yhi, 0.0, 1.0)

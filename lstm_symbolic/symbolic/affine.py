@@ -77,6 +77,8 @@ class AffineForm:
         """``G`` with zero columns appended up to ``k`` symbols."""
         if self.k == k:
             return self.G
+        if self.k > k:
+            raise ValueError("padded: cannot shrink")
         pad = np.zeros(self.G.shape[:-1] + (k - self.k,))
         return np.concatenate([self.G, pad], axis=-1)
 
@@ -91,19 +93,14 @@ def point(values: np.ndarray, k: int) -> AffineForm:
     return AffineForm(values.copy(), np.zeros((B, n, k)), np.zeros((B, n)))
 
 
-def from_box(lo: np.ndarray, hi: np.ndarray, k: int) -> tuple[AffineForm, int]:
+def from_box(lo: np.ndarray, hi: np.ndarray, symbols: Symbols) -> AffineForm:
     """A form for the box ``[lo, hi]`` (B, n) with one fresh symbol per unit that has a nonzero
-    radius, appended after the ``k`` existing symbols. Returns the form and the new symbol count.
-
-    ``x = m + r ε`` with ``(m, r)`` the midpoint-radius enclosure of the box."""
+    radius: ``x = m + r ε`` with ``(m, r)`` the midpoint-radius enclosure of the box."""
     from ..interval import kernels as K
 
     m, r = K.midrad(lo, hi)
     B, n = m.shape
-    live = np.flatnonzero((r > 0).any(axis=0))
-    G = np.zeros((B, n, k + live.size))
-    G[:, live, k + np.arange(live.size)] = r[:, live]
-    return AffineForm(m, G, np.zeros((B, n))), k + live.size
+    return add_symbols(AffineForm(m, np.zeros((B, n, 0)), np.zeros((B, n))), r, symbols)
 
 
 def concat(forms: list[AffineForm]) -> AffineForm:
@@ -151,9 +148,30 @@ def linear(W: np.ndarray, absW: np.ndarray, x: AffineForm, n_const: int = 0) -> 
     return AffineForm(centre, Gp, box)
 
 
-def combine(terms: list[tuple[np.ndarray, AffineForm]], offset: np.ndarray, error: np.ndarray | None) -> AffineForm:
-    """``Σ_i λ_i ⊙ x_i + μ`` plus, if ``error`` is given, a fresh symbol per unit with
-    coefficient ``error`` (so ``± error`` is represented, correlated wherever it flows).
+class Symbols:
+    """The count of noise symbols in use. Fresh symbols are always taken from here, never from
+    a form's own width: two independent error terms must never share an index (that would
+    claim they are equal, which is unsound)."""
+
+    def __init__(self, count: int = 0) -> None:
+        self.count = count
+
+    def take(self, n: int) -> int:
+        """Reserve ``n`` fresh symbols; returns the index of the first."""
+        start = self.count
+        self.count += n
+        return start
+
+
+def combine(
+    terms: list[tuple[np.ndarray, AffineForm]],
+    offset: np.ndarray,
+    error: np.ndarray | None,
+    symbols: Symbols | None = None,
+) -> AffineForm:
+    """``Σ_i λ_i ⊙ x_i + μ`` plus, if ``error`` is given, a fresh symbol per unit (taken from
+    ``symbols``) with coefficient ``error`` (so ``± error`` is represented, correlated wherever
+    it flows).
 
     ``λ_i``, ``μ``, ``error``: (B, n). Let ``m = len(terms)``. The float centre
     ``fl(Σ λ_i c_i + μ)`` takes ``2m`` roundings, so its error is at most
@@ -180,30 +198,34 @@ def combine(terms: list[tuple[np.ndarray, AffineForm]], offset: np.ndarray, erro
     box = _up(acc, m * (k + 1) + 1)
     form = AffineForm(centre, G, box)
     if error is not None:
-        form = add_symbols(form, error)
+        if symbols is None:
+            raise ValueError("combine: an error term needs the Symbols counter")
+        form = add_symbols(form, error, symbols)
     return form
 
 
-def add_symbols(form: AffineForm, coeff: np.ndarray) -> AffineForm:
+def add_symbols(form: AffineForm, coeff: np.ndarray, symbols: Symbols) -> AffineForm:
     """Append one fresh symbol per unit (only for units where some batch entry has a nonzero
-    coefficient), with coefficient ``coeff`` (B, n) ≥ 0."""
+    coefficient), with coefficient ``coeff`` (B, n) ≥ 0; the symbols come from ``symbols``."""
     live = np.flatnonzero((coeff > 0).any(axis=0))
     if live.size == 0:
         return form
-    B, n, k = form.G.shape
-    extra = np.zeros((B, n, live.size))
-    extra[:, live, np.arange(live.size)] = coeff[:, live]
-    return AffineForm(form.centre, np.concatenate([form.G, extra], axis=-1), form.box)
+    start = symbols.take(live.size)
+    G = form.padded(start + live.size)
+    G[:, live, start + np.arange(live.size)] = coeff[:, live]
+    return AffineForm(form.centre, G, form.box)
 
 
-def reduce(forms: list[AffineForm], max_symbols: int) -> list[AffineForm]:
+def reduce(forms: list[AffineForm], max_symbols: int) -> tuple[list[AffineForm], Symbols]:
     """Order reduction (Girard 2005, "Reachability of uncertain linear systems using
     zonotopes"): keep the ``max_symbols − n_total`` symbols with the largest total weight across
     the given forms; the others' contributions are summed per unit (absolute values, rounded
     up) into one fresh symbol per unit. Sound: a sum of independent ``|g_j| ε_j`` lies in
     ``± Σ|g_j|``; only correlation carried by small symbols is given up.
 
-    Also drops symbols that are zero in every form. Returns the forms over the new symbols.
+    Symbols that are zero in every form are dropped, and the survivors renumbered from 0: the
+    returned forms are all that is carried to the next step, so nothing else refers to the
+    old numbering. Returns the forms and a fresh :class:`Symbols` counter past their symbols.
     """
     k = max(f.k for f in forms)
     Gs = [f.padded(k) for f in forms]
@@ -211,22 +233,13 @@ def reduce(forms: list[AffineForm], max_symbols: int) -> list[AffineForm]:
     n_total = sum(f.n for f in forms)
     alive = np.flatnonzero(weight > 0)
     if alive.size <= max_symbols:
-        return [AffineForm(f.centre, G[..., alive], f.box) for f, G in zip(forms, Gs)]
+        return [AffineForm(f.centre, G[..., alive], f.box) for f, G in zip(forms, Gs)], Symbols(alive.size)
     keep_n = max(max_symbols - n_total, 0)
     order = alive[np.argsort(weight[alive])[::-1]]
     keep, drop = np.sort(order[:keep_n]), order[keep_n:]
+    symbols = Symbols(keep.size)
     out = []
-    offset = keep.size
-    total_new = n_total
-    col = offset
-    reduced_G = []
     for f, G in zip(forms, Gs):
-        boxed = _rowabs(G[..., drop])
-        new = np.zeros(G.shape[:2] + (keep.size + total_new,))
-        new[..., : keep.size] = G[..., keep]
-        new[:, np.arange(f.n), col + np.arange(f.n)] = boxed
-        col += f.n
-        reduced_G.append(new)
-    for f, G in zip(forms, reduced_G):
-        out.append(AffineForm(f.centre, G, f.box))
-    return out
+        reduced = AffineForm(f.centre, G[..., keep], f.box)
+        out.append(add_symbols(reduced, _rowabs(G[..., drop]), symbols))
+    return out, symbols

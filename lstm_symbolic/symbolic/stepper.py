@@ -33,13 +33,13 @@ def _meet(a: Pair, b: Pair) -> Pair:
     return lo, hi
 
 
-def _apply1(relax, form: AffineForm, box: Pair, mode: str) -> AffineForm:
+def _apply1(relax, form: AffineForm, box: Pair, mode: str, symbols: A.Symbols) -> AffineForm:
     """``f(form)`` through the unary relaxation built on ``box``."""
     lin = relax.relax(box[0], box[1], mode)
-    return A.combine([(lin.slope, form)], lin.offset, lin.error)
+    return A.combine([(lin.slope, form)], lin.offset, lin.error, symbols)
 
 
-def _products(pairs: list[tuple[AffineForm, Pair, AffineForm, Pair]]) -> AffineForm:
+def _products(pairs: list[tuple[AffineForm, Pair, AffineForm, Pair]], symbols: A.Symbols) -> AffineForm:
     """``Σ x_i ⊙ y_i`` through the product relaxation on each pair's boxes, as one combine."""
     terms: list[tuple[np.ndarray, AffineForm]] = []
     offset = None
@@ -51,7 +51,7 @@ def _products(pairs: list[tuple[AffineForm, Pair, AffineForm, Pair]]) -> AffineF
         error = lin.error if error is None else R.step_up(error + lin.error)
     if len(pairs) > 1:  # the float sum of the offsets is off by at most u|sum|
         error = R.step_up(error + R.step_up(np.abs(offset) * R.U + R.ETA))
-    return A.combine(terms, offset, error)
+    return A.combine(terms, offset, error, symbols)
 
 
 class SymbolicStepper:
@@ -61,15 +61,11 @@ class SymbolicStepper:
         from ..propagate import IntervalStepper
 
         self.w, self.mode, self.max_symbols = w, mode, max_symbols
-        self.a, k = A.from_box(a0[0], a0[1], 0)
-        self.c, k = A.from_box(c0[0], c0[1], k)
-        self.a = AffineForm(self.a.centre, self.a.padded(k), self.a.box)
+        self.symbols = A.Symbols()
+        self.a = A.from_box(a0[0], a0[1], self.symbols)
+        self.c = A.from_box(c0[0], c0[1], self.symbols)
         self.a_box, self.c_box = (a0[0].copy(), a0[1].copy()), (c0[0].copy(), c0[1].copy())
         self.plain = IntervalStepper(w, a0, c0, mode)
-
-    @property
-    def k(self) -> int:
-        return max(self.a.k, self.c.k)
 
     def _preactivation(self, inputs: InputSet, t: int) -> tuple[AffineForm, Pair]:
         """Form and box of ``W_gates [a; x] + b`` (B, 4 n_a)."""
@@ -79,7 +75,7 @@ class SymbolicStepper:
         if inputs.is_box:
             lo, hi = inputs.box(t)
             x_box = (np.broadcast_to(lo, (B, w.n_x)), np.broadcast_to(hi, (B, w.n_x)))
-            x, _ = A.from_box(x_box[0], x_box[1], self.k)
+            x = A.from_box(x_box[0], x_box[1], self.symbols)
             form = A.linear(w.W_gates_b, w.absW_gates_b, A.concat([self.a, x]), n_const=nb)
             z_lo = np.concatenate([self.a_box[0], x_box[0]], axis=-1)
             z_hi = np.concatenate([self.a_box[1], x_box[1]], axis=-1)
@@ -87,7 +83,7 @@ class SymbolicStepper:
         else:
             lo, hi = inputs.linear_bounds(w.W_x, t)
             px_box = (np.broadcast_to(lo, (B, lo.shape[-1])), np.broadcast_to(hi, (B, hi.shape[-1])))
-            px, _ = A.from_box(px_box[0], px_box[1], self.k)
+            px = A.from_box(px_box[0], px_box[1], self.symbols)
             pa = A.linear(w.W_a_b, np.abs(w.W_a_b), self.a, n_const=nb)
             ones = np.ones_like(pa.centre)
             form = A.combine([(ones, pa), (ones, px)], np.zeros_like(pa.centre), None)
@@ -101,23 +97,24 @@ class SymbolicStepper:
         part = {g: (pre[rows[g]], (pre_box[0][:, rows[g]], pre_box[1][:, rows[g]])) for g in rows}
 
         # Γ_f, Γ_u, Γ_o = σ(W z + b);  c̃ = tanh(W_c z + b_c)
-        gate_forget = _apply1(SIGMOID, *part["f"], mode)
-        gate_update = _apply1(SIGMOID, *part["u"], mode)
-        gate_output = _apply1(SIGMOID, *part["o"], mode)
-        c_tilde = _apply1(TANH, *part["c"], mode)
+        sym = self.symbols
+        gate_forget = _apply1(SIGMOID, *part["f"], mode, sym)
+        gate_update = _apply1(SIGMOID, *part["u"], mode, sym)
+        gate_output = _apply1(SIGMOID, *part["o"], mode, sym)
+        c_tilde = _apply1(TANH, *part["c"], mode, sym)
         f_box = SIGMOID.bounds(*part["f"][1], mode)
         u_box = SIGMOID.bounds(*part["u"][1], mode)
         o_box = SIGMOID.bounds(*part["o"][1], mode)
         ct_box = TANH.bounds(*part["c"][1], mode)
 
         # c⟨t⟩ = Γ_f ⊙ c⟨t−1⟩ + Γ_u ⊙ c̃
-        cell = _products([(gate_forget, f_box, self.c, self.c_box), (gate_update, u_box, c_tilde, ct_box)])
+        cell = _products([(gate_forget, f_box, self.c, self.c_box), (gate_update, u_box, c_tilde, ct_box)], sym)
         c_box = _meet(cell.bounds(), K.gated_sum(f_box, self.c_box, u_box, ct_box))
 
         # a⟨t⟩ = Γ_o ⊙ tanh(c⟨t⟩)
-        tanh_c = _apply1(TANH, cell, c_box, mode)
+        tanh_c = _apply1(TANH, cell, c_box, mode, sym)
         tc_box = TANH.bounds(*c_box, mode)
-        a = _products([(gate_output, o_box, tanh_c, tc_box)])
+        a = _products([(gate_output, o_box, tanh_c, tc_box)], sym)
         a_box = _meet(a.bounds(), K.mul_nonneg(*o_box, *tc_box))
 
         plain = self.plain.step(inputs, t)
@@ -131,7 +128,7 @@ class SymbolicStepper:
         }
         if w.W_y is not None:
             out["y"] = _meet(self._output(a, out["a"]), plain["y"])
-        self.a, self.c = A.reduce([a, cell], self.max_symbols)
+        (self.a, self.c), self.symbols = A.reduce([a, cell], self.max_symbols)
         self.a_box, self.c_box = out["a"], out["c"]
         return out
 
