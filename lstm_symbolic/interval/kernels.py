@@ -207,6 +207,8 @@ def gated_sum(
         lo -= R.gated_sum_error(p_lo, q_lo)
         hi = p_hi + q_hi
         hi += R.gated_sum_error(p_hi, q_hi)
+    if not (np.isfinite(lo.sum()) and np.isfinite(hi.sum())):  # overflow: the careful way
+        lo, hi = add(*mul_nonneg(*g1, *v1), *mul_nonneg(*g2, *v2))
     return lo, hi
 
 
