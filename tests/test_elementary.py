@@ -51,9 +51,9 @@ def _raw(name: str, x: np.ndarray) -> np.ndarray:
         return np.tanh(x)
 
 
-def _enclosure(name: str, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _enclosure(name: str, lo: np.ndarray, hi: np.ndarray, mode: str = "fast") -> tuple[np.ndarray, np.ndarray]:
     f = {"exp": ls.exp, "sigmoid": ls.sigmoid, "tanh": ls.tanh}[name]
-    r = f(ls.Interval(lo, hi), mode="fast")
+    r = f(ls.Interval(lo, hi), mode=mode)
     return r.lo, r.hi
 
 
@@ -137,12 +137,12 @@ class Report:
     worst_raw: float = float("nan")
 
 
-def check_points(name: str, xs: np.ndarray, report: Report) -> Report:
+def check_points(name: str, xs: np.ndarray, report: Report, mode: str = "fast") -> Report:
     """Containment of f(x) in the enclosure of [x, x] for every float ``x`` of ``xs`` (finite),
     and the raw value's ulp error."""
     xs = np.asarray(xs, dtype=np.float64)
     assert np.isfinite(xs).all()
-    lo, hi = _enclosure(name, xs, xs)
+    lo, hi = _enclosure(name, xs, xs, mode)
     raw = np.where(_raw_claimed(name, xs), _raw(name, xs), np.nan)
     report.points += xs.size
     with mpmath.workdps(DPS_LADDER[0]):
@@ -251,9 +251,9 @@ def point_set(name: str, rng: np.random.Generator, scale: int) -> np.ndarray:
 # --- tests -----------------------------------------------------------------------------------
 
 
-def _run(name: str, scale: int, seed: int) -> Report:
+def _run(name: str, scale: int, seed: int, mode: str = "fast", stride: int = 1) -> Report:
     rng = np.random.default_rng(seed)
-    return check_points(name, point_set(name, rng, scale), Report(name))
+    return check_points(name, point_set(name, rng, scale)[::stride], Report(name), mode)
 
 
 def _assert_report(r: Report) -> None:
@@ -284,16 +284,32 @@ def test_fast_enclosure_contains_mpmath_value_million(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", FUNCS)
-def test_wide_intervals_contain_both_ends(name: str) -> None:
+def test_rigorous_enclosure_contains_mpmath_value(name: str) -> None:
+    """mode="rigorous" (no libm trusted) on every third point of the same sets."""
+    r = _run(name, scale=1, seed=1788 + FUNCS.index(name), mode="rigorous", stride=3)
+    assert r.points >= 11_000
+    assert not r.failures, f"{len(r.failures)} rigorous enclosure(s) miss the mpmath value:\n" + "\n".join(f for f in r.failures if f)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", FUNCS)
+def test_rigorous_enclosure_contains_mpmath_value_many(name: str) -> None:
+    r = _run(name, scale=4, seed=4048 + FUNCS.index(name), mode="rigorous")
+    assert not r.failures, f"{len(r.failures)} rigorous enclosure(s) miss the mpmath value:\n" + "\n".join(f for f in r.failures if f)
+
+
+@pytest.mark.parametrize("mode", ["fast", "rigorous"])
+@pytest.mark.parametrize("name", FUNCS)
+def test_wide_intervals_contain_both_ends(name: str, mode: str) -> None:
     """Monotone functions are evaluated at the endpoints: a random [lo, hi] must contain f at
     both ends (and, by monotonicity, in between; spot-checked at a random inner point)."""
     rng = np.random.default_rng(7)
     a = np.concatenate([rng.uniform(-60, 60, 300), random_bit_patterns(rng, 300)])
     b = np.concatenate([rng.uniform(-60, 60, 300), random_bit_patterns(rng, 300)])
     lo, hi = np.minimum(a, b), np.maximum(a, b)
-    ylo, yhi = _enclosure(name, lo, hi)
-    mid = lo + (hi - lo) * rng.random(lo.size)
-    mid = np.clip(np.where(np.isfinite(mid), mid, lo), lo, hi)
+    ylo, yhi = _enclosure(name, lo, hi, mode)
+    u = rng.random(lo.size)
+    mid = np.clip(lo * (1.0 - u) + hi * u, lo, hi)
     with mpmath.workdps(50):
         for l_, h_, m_, yl, yh in zip(lo.tolist(), hi.tolist(), mid.tolist(), ylo.tolist(), yhi.tolist()):
             for x in (l_, h_, m_):
@@ -320,10 +336,11 @@ UNBOUNDED = [
 ]
 
 
+@pytest.mark.parametrize("mode", ["fast", "rigorous"])
 @pytest.mark.parametrize("name, bounds, inf_, sup_", UNBOUNDED)
-def test_unbounded_arguments(name: str, bounds: tuple[float, float], inf_, sup_) -> None:
+def test_unbounded_arguments(name: str, bounds: tuple[float, float], inf_, sup_, mode: str) -> None:
     """±inf ends: the enclosure must reach the function's limits (inf/sup over the interval)."""
-    ylo, yhi = (float(v) for v in _enclosure(name, np.array(bounds[0]), np.array(bounds[1])))
+    ylo, yhi = (float(v) for v in _enclosure(name, np.array(bounds[0]), np.array(bounds[1]), mode))
     with mpmath.workdps(50):
         want_lo = _mp(name, mpf(bounds[0])) if inf_ == "f(lo)" else mpf(inf_)
         want_hi = _mp(name, mpf(bounds[1])) if sup_ == "f(hi)" else (mpmath.inf if sup_ == np.inf else mpf(sup_))
