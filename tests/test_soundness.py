@@ -477,3 +477,55 @@ def test_point_inputs_give_point_like_bounds(magnitude: float, method: str) -> N
         width = getattr(trace, name).hi - getattr(trace, name).lo
         assert (width <= 1e-12).all(), f"{name}: point input x = {magnitude:g} gives widths {width.max():.3g}"
     assert_sound(w, ls.Box(x, x), trace, samples=2, dps=DPS)
+
+
+def test_sequence_mixing_batched_and_unbatched_sets() -> None:
+    """Per-step sets where some carry a batch axis (a (1, B, n_x) ball) and others do not
+    (OneHot, a plain Box): unbatched steps broadcast over the batch."""
+    rng = np.random.default_rng(16)
+    w = make_model(rng, 3, 3, 3, "medium")
+    B = 3
+    sets = [
+        ls.OneHot(3, allowed=[0, 2]),
+        ls.LinfBall(rng.normal(size=(1, B, 3)), 0.1),
+        ls.Box(-np.ones(3), np.ones(3)),
+        ls.LinfBall(rng.normal(size=(1, B, 3)), 0.05),
+        ls.OneHot(3),
+    ]
+    for method in METHODS:
+        trace = ls.propagate(w, sets, method=method)
+        assert trace.a.shape == (5, B, 3)
+        check_a_priori(trace, None, 5)
+        assert_sound(w, sets, trace, samples=24, seed=7, dps=DPS, search=3)
+
+
+@pytest.mark.parametrize("module", ["lstm_symbolic.reference", "lstm_symbolic.testing"])
+def test_docstring_examples_run(module: str) -> None:
+    """The runnable examples in the docstrings of the reference and testing helpers."""
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0, result
+
+
+def test_tightness_reports_attained_and_loose_bounds() -> None:
+    """tightness(): 1 where the bound is attained (c̃⟨1⟩ = tanh(x) over a box, monotone), < 1
+    for an artificially doubled bound."""
+    from lstm_symbolic.testing import tightness
+
+    w = ls.LSTMWeights(**{k: np.ones((1, 2)) for k in ("W_f", "W_u", "W_c", "W_o")}, **{k: np.zeros(1) for k in ("b_f", "b_u", "b_c", "b_o")})
+    box = ls.Box([-1.0], [1.0])
+    trace = ls.propagate(w, box, steps=2)
+    r = tightness(w, box, trace, samples=64)
+    assert r["c_tilde"][0, 0] > 0.999 and r["c_tilde"][0, 0] <= 1.0
+
+    class Doubled:
+        pass
+
+    d = Doubled()
+    for name in ("f", "u", "o", "c", "a", "y"):
+        setattr(d, name, getattr(trace, name))
+    d.c_tilde = ls.Interval(2 * trace.c_tilde.lo, 2 * trace.c_tilde.hi)
+    r2 = tightness(w, box, d, samples=64)
+    assert 0.49 < r2["c_tilde"][0, 0] < 0.51
