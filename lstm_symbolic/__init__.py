@@ -6,6 +6,8 @@ Public API (a contract; see docs/guide.md)::
     LSTMWeights, load_weights, forward                 the model and its concrete forward pass
     Box, LinfBall, OneHot                              input sets
     propagate                                          bounds per step: Trace of Intervals
+    certify                                            argmax y⟨T⟩ = label on an L∞ ball
+    invariant                                          boxes for (a, c) valid for every t
 """
 
 from .errors import InputError, NotAModelError, ShapeError
@@ -13,6 +15,8 @@ from .inputs import Box, InputSet, LinfBall, OneHot
 from .interval import EmptyIntersectionError, Interval, exp, hull, intersect, sigmoid, tanh
 from .lstm import LSTMWeights, Run, forward, load_weights
 from .propagate import Trace, propagate
+from .certify import Certificate, certify
+from .invariant import Invariant, invariant
 
 __version__ = "0.1.0"
 
@@ -33,6 +37,10 @@ __all__ = [
     "InputSet",
     "propagate",
     "Trace",
+    "certify",
+    "Certificate",
+    "invariant",
+    "Invariant",
     "InputError",
     "ShapeError",
     "NotAModelError",

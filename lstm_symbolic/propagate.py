@@ -19,7 +19,7 @@ from .interval import kernels as K
 from .interval import rounding as R
 from .lstm import LSTMWeights, interval_cell_step, interval_output
 
-__all__ = ["propagate", "Trace", "SIGNALS", "METHODS"]
+__all__ = ["propagate", "unroll", "Trace", "SIGNALS", "METHODS", "margin_rows"]
 
 #: Signals of a trace, in the seed's notation.
 SIGNALS = ("f", "u", "o", "c_tilde", "c", "a", "y")
@@ -72,6 +72,8 @@ class Stepper(Protocol):
 
     def step(self, inputs: InputSet, t: int) -> dict[str, Pair]: ...
 
+    def margins(self, labels: np.ndarray) -> np.ndarray: ...
+
 
 class IntervalStepper:
     """State ``(a, c)`` as boxes; one :func:`~lstm_symbolic.lstm.interval_cell_step` per step.
@@ -102,6 +104,30 @@ class IntervalStepper:
         if self.w.W_y is not None:
             out["y"] = interval_output(self.w, state.a, self.mode)
         return out
+
+
+    def margins(self, labels: np.ndarray) -> np.ndarray:
+        """Lower bounds of ``z_label − z_j`` (B, n_y) over the current ``a`` box, through the
+        exact difference rows ``W_y[label] − W_y[j]`` (``+inf`` at ``j = label``)."""
+        out = np.empty((labels.shape[0], self.w.n_y))
+        for label in np.unique(labels):
+            rows = labels == label
+            D_hi, D_lo, b_lo = margin_rows(self.w, int(label))
+            lo = K.add_outward(*K.matmul(D_hi, self.a[0][rows], self.a[1][rows]), *K.matmul(D_lo, self.a[0][rows], self.a[1][rows]))[0]
+            out[rows] = R.step_down(lo + b_lo)
+        out[np.arange(labels.shape[0]), labels] = np.inf
+        return out
+
+
+def margin_rows(w: LSTMWeights, label: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows ``W_y[label] − W_y[j]`` split exactly into ``D_hi + D_lo`` (n_y, n_a) and a lower
+    bound of ``b_label − b_j`` (n_y,): the margin ``z_label − z_j`` is ``D a + b``."""
+    D_hi, D_lo, (bd_lo, _) = w.softmax_rows
+    n_y = w.n_y
+    # row k*n_y + j of the difference rows is W_y[j] - W_y[k]; we want W_y[label] - W_y[j]:
+    # that is row j*n_y + label
+    idx = np.arange(n_y) * n_y + label
+    return D_hi[idx], D_lo[idx], bd_lo[idx]
 
 
 def _batch(lo: np.ndarray, hi: np.ndarray, B: int) -> Pair:
@@ -159,6 +185,21 @@ def propagate(
     set or initial state is batched. Every interval contains the exact real-number value of its
     signal for every admissible input sequence (see docs/soundness.md).
     """
+    trace, _ = unroll(w, inputs, steps, a0, c0, method, mode)
+    return trace
+
+
+def unroll(
+    w: LSTMWeights,
+    inputs: InputSet | Sequence[InputSet],
+    steps: int | None = None,
+    a0: Any = None,
+    c0: Any = None,
+    method: str = "interval",
+    mode: str = "fast",
+    max_symbols: int | None = None,
+) -> tuple[Trace, Stepper]:
+    """:func:`propagate`, also returning the stepper in its final state (for margins)."""
     if not isinstance(w, LSTMWeights):
         raise InputError("w", "an LSTMWeights", got=type(w).__name__)
     if method not in METHODS:
@@ -177,9 +218,9 @@ def propagate(
     if method == "interval":
         stepper = IntervalStepper(w, a_box, c_box, mode)
     else:
-        from .symbolic import SymbolicStepper
+        from .symbolic import MAX_SYMBOLS, SymbolicStepper
 
-        stepper = SymbolicStepper(w, a_box, c_box, mode)
+        stepper = SymbolicStepper(w, a_box, c_box, mode, max_symbols or MAX_SYMBOLS)
     per_step: dict[str, list[Pair]] = {}
     for t, (inputs_t, index) in enumerate(schedule):
         for name, pair in stepper.step(inputs_t, index).items():
@@ -197,4 +238,4 @@ def propagate(
         if not batched:
             lo, hi = lo[:, 0], hi[:, 0]
         fields[name] = Interval._unchecked(np.ascontiguousarray(lo), np.ascontiguousarray(hi))
-    return Trace(**fields, method=method, mode=mode)
+    return Trace(**fields, method=method, mode=mode), stepper

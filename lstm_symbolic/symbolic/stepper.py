@@ -146,6 +146,24 @@ class SymbolicStepper:
         shape = lo.shape[:-1] + (w.n_y, w.n_y)
         return K.softmax_from_differences(lo.reshape(shape), hi.reshape(shape), self.mode)
 
-    def margins(self, label: np.ndarray) -> np.ndarray:
-        """Lower bounds of ``z_label − z_j`` (B, n_y) for the current ``a`` form."""
-        raise NotImplementedError
+    def margins(self, labels: np.ndarray) -> np.ndarray:
+        """Lower bounds of ``z_label − z_j`` (B, n_y) for the current ``a`` form: the exact
+        difference rows applied to the form (so the correlation between ``z_label`` and
+        ``z_j`` is kept), intersected with the interval margins. ``+inf`` at ``j = label``."""
+        from ..propagate import margin_rows
+
+        out = self.plain.margins(labels)
+        for label in np.unique(labels):
+            rows = labels == label
+            D_hi, D_lo, b_lo = margin_rows(self.w, int(label))
+            a = AffineForm(self.a.centre[rows], self.a.G[rows], self.a.box[rows])
+            ones = np.ones((a.centre.shape[0], D_hi.shape[0]))
+            d = A.combine(
+                [(ones, A.linear(D_hi, np.abs(D_hi), a)), (ones, A.linear(D_lo, np.abs(D_lo), a))],
+                np.zeros_like(ones),
+                None,
+            )
+            lo = R.step_down(d.bounds()[0] + b_lo)
+            out[rows] = np.maximum(out[rows], lo)
+        out[np.arange(labels.shape[0]), labels] = np.inf
+        return out
