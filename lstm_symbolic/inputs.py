@@ -66,6 +66,10 @@ class InputSet:
         """Up to ``limit`` extreme points (corners / vertices) at index ``t``: (k, [B,] n_x)."""
         raise NotImplementedError
 
+    def take_batch(self, index: slice) -> "InputSet":
+        """The same set restricted to batch entries ``index`` (sets without a batch: itself)."""
+        return self
+
     def _at(self, arr: np.ndarray, t: int) -> np.ndarray:
         if self.steps is None:
             return arr
@@ -106,6 +110,11 @@ class Box(InputSet):
     def box(self, t: int) -> Pair:
         return self._at(self.lo, t), self._at(self.hi, t)
 
+    def take_batch(self, index: slice) -> "Box":
+        if self.batch is None:
+            return self
+        return Box(self.lo[:, index], self.hi[:, index])
+
     def sample(self, rng: np.random.Generator, size: int, t: int = 0) -> np.ndarray:
         lo, hi = self.box(t)
         return lo + (hi - lo) * rng.random((size,) + lo.shape)
@@ -141,6 +150,11 @@ class LinfBall(Box):
             raise ShapeError("eps", f"a scalar or an array broadcastable to center {c.shape}", got=f"shape {e.shape}")
         self.center, self.eps = c, e_b
         super().__init__(R.sub_down(c, e_b), R.add_up(c, e_b))
+
+    def take_batch(self, index: slice) -> "LinfBall":
+        if self.batch is None:
+            return self
+        return LinfBall(self.center[:, index], self.eps[:, index])
 
     def sample(self, rng: np.random.Generator, size: int, t: int = 0) -> np.ndarray:
         c, e = self._at(self.center, t), self._at(self.eps, t)

@@ -134,6 +134,53 @@ def _batch(lo: np.ndarray, hi: np.ndarray, B: int) -> Pair:
     return np.broadcast_to(lo, (B, lo.shape[-1])), np.broadcast_to(hi, (B, hi.shape[-1]))
 
 
+#: Memory budget (bytes) for the dense generator matrices of one symbolic batch chunk.
+_SYMBOLIC_MEMORY = 400 * 2**20
+
+
+def _unroll_chunks(w, inputs, steps, a0, c0, method, mode, max_symbols, B, chunk) -> tuple[Trace, "ChunkedStepper"]:
+    """Symbolic propagation of a large batch, ``chunk`` entries at a time (memory), glued back
+    together. Each entry's bounds do not depend on the others, so this changes nothing else."""
+    traces, steppers = [], []
+    for start in range(0, B, chunk):
+        idx = slice(start, min(start + chunk, B))
+        sub_inputs = inputs.take_batch(idx) if isinstance(inputs, InputSet) else [s.take_batch(idx) for s in inputs]
+        sub_a0, sub_c0 = (_take(v, idx) for v in (a0, c0))
+        tr, st = unroll(w, sub_inputs, steps, sub_a0, sub_c0, method, mode, max_symbols)
+        traces.append(tr)
+        steppers.append(st)
+    fields = {}
+    for name in SIGNALS:
+        parts = [getattr(t, name) for t in traces]
+        fields[name] = None if parts[0] is None else Interval._unchecked(
+            np.concatenate([p.lo for p in parts], axis=1), np.concatenate([p.hi for p in parts], axis=1)
+        )
+    return Trace(**fields, method=method, mode=mode), ChunkedStepper(steppers)
+
+
+class ChunkedStepper:
+    """The final states of a chunked run; answers :meth:`margins` chunk by chunk."""
+
+    def __init__(self, steppers: list) -> None:
+        self.steppers = steppers
+
+    def margins(self, labels: np.ndarray) -> np.ndarray:
+        out, start = [], 0
+        for st in self.steppers:
+            b = st.a.centre.shape[0] if hasattr(st.a, "centre") else st.a[0].shape[0]
+            out.append(st.margins(labels[start : start + b]))
+            start += b
+        return np.concatenate(out, axis=0)
+
+
+def _take(value: Any, idx: slice) -> Any:
+    if value is None or _batch_size(value) == 0:
+        return value
+    if isinstance(value, Interval):
+        return Interval(value.lo[idx], value.hi[idx])
+    return np.asarray(value)[idx]
+
+
 def _batch_size(value: Any) -> int:
     """B for an initial state of shape (B, n_a); 0 when unbatched or absent."""
     arr = value.lo if isinstance(value, Interval) else value
@@ -207,6 +254,15 @@ def unroll(
     if mode not in _MODES:
         raise InputError("mode", f"one of {_MODES}", got=mode)
     schedule, B_in = as_schedule(inputs, steps, w.n_x)
+    if method == "symbolic":
+        from .symbolic import MAX_SYMBOLS
+
+        k_max = max_symbols or MAX_SYMBOLS
+        per_sample = 8 * (k_max + 8 * w.n_a + w.n_x) * max(4 * w.n_a, (w.n_y or 0) ** 2, 1)
+        chunk = max(1, _SYMBOLIC_MEMORY // per_sample)
+        B_total = B_in or max(_batch_size(a0), _batch_size(c0)) or 1
+        if B_total > chunk:
+            return _unroll_chunks(w, inputs, steps, a0, c0, method, mode, max_symbols, B_total, chunk)
     B_init = max(_batch_size(a0), _batch_size(c0))
     if B_in is not None and B_init and B_init != B_in:
         raise ShapeError("a0", f"batch size {B_in} like the inputs", got=B_init)
