@@ -67,7 +67,8 @@ def test_symbolic_batch_chunking_is_sound_and_agrees(monkeypatch: pytest.MonkeyP
     full = ls.propagate(w, ball, method="symbolic")
     monkeypatch.setattr(P, "_SYMBOLIC_MEMORY", 1)  # one entry per chunk
     chunked = ls.propagate(w, ball, method="symbolic")
-    run = ls.forward(w, ball.sample(np.random.default_rng(1), 200).transpose(1, 0, 2, 3).reshape(6, -1, 2))
+    rng = np.random.default_rng(1)
+    run = ls.forward(w, np.stack([ball.sample(rng, 200, t) for t in range(6)]).reshape(6, -1, 2))
     for name, iv in full.signals().items():
         ch = chunked.signals()[name]
         assert ch.lo.shape == iv.lo.shape
