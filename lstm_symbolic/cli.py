@@ -1,53 +1,521 @@
-"""The ``lstm-symbolic`` command."""
+"""The ``lstm-symbolic`` command (reference: docs/cli.md).
+
+Sub-commands::
+
+    demo      the built-in character LSTM over every one-hot sequence: table, report, plot
+    bounds    bounds of every signal of a model over an input set, per step
+    certify   prove argmax y⟨T⟩ = label on L∞ balls around a batch of inputs
+    constants, prove   (registered by :mod:`lstm_symbolic.cli_math`)
+
+Bad input — a file that is not a model, wrong shapes, a malformed option — prints one line
+``lstm-symbolic: error: …`` on stderr and exits with status 2 (no traceback). Every library
+bad-input error is an :class:`~lstm_symbolic.errors.InputError`; the option parsers here raise
+the same type, naming the option.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
-from typing import Sequence
+import time
+from pathlib import Path
+from typing import Any, Sequence
 
 import numpy as np
 
 from .errors import InputError
 
-__all__ = ["main"]
+__all__ = ["main", "parse_input_spec", "load_model_arg", "Progress"]
 
 
-def _demo_weights():
-    from . import demo_model
-    from .lstm import LSTMWeights
+# --- errors and progress -------------------------------------------------------------------------
 
-    arrays = demo_model.load_demo_arrays()
-    return LSTMWeights.from_arrays(arrays), [str(v) for v in arrays["vocab"]]
+
+class _UsageError(Exception):
+    """An argparse usage error, turned into one line and exit status 2 by :func:`main`."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # argparse's default prints the usage and exits
+        raise _UsageError(f"{message} (see '{self.prog} --help')")
+
+
+class Progress:
+    """A tiny progress bar on stderr: drawn only when stderr is a terminal and the work has
+    already taken ``delay`` seconds (so short runs and pipes never see it)."""
+
+    def __init__(self, total: int, label: str, delay: float = 0.5, stream: Any = None) -> None:
+        self.total, self.label, self.delay = max(int(total), 1), label, delay
+        self.stream = stream if stream is not None else sys.stderr
+        self.enabled = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.start = time.perf_counter()
+        self.done = 0
+        self.drawn = False
+
+    def tick(self, n: int = 1) -> None:
+        self.done = min(self.done + n, self.total)
+        if self.enabled and time.perf_counter() - self.start >= self.delay:
+            width = 30
+            full = width * self.done // self.total
+            elapsed = time.perf_counter() - self.start
+            self.stream.write(f"\r{self.label} [{'#' * full}{'.' * (width - full)}] {self.done}/{self.total}  {elapsed:.1f} s")
+            self.stream.flush()
+            self.drawn = True
+
+    def close(self) -> None:
+        if self.drawn:
+            self.stream.write("\r" + " " * (len(self.label) + 60) + "\r")
+            self.stream.flush()
+
+
+def _ticking_schedule(inputs: Any, steps: int, progress: Progress) -> list[Any]:
+    """The same input sets, one per step, each ticking ``progress`` when the stepper asks it
+    for its bounds (the steppers only call ``box``/``linear_bounds``)."""
+    from .inputs import InputSet
+
+    class _Ticking(InputSet):
+        def __init__(self, base: Any, t: int) -> None:
+            self.base, self.t = base, t
+            self.n_x, self.batch, self.is_box, self.steps = base.n_x, base.batch, base.is_box, None
+
+        def box(self, _t: int) -> Any:
+            progress.tick()
+            return self.base.box(self.t)
+
+        def linear_bounds(self, W: np.ndarray, _t: int) -> Any:
+            progress.tick()
+            return self.base.linear_bounds(W, self.t)
+
+    return [_Ticking(inputs, t) for t in range(steps)]
+
+
+# --- models and option parsing --------------------------------------------------------------------
+
+
+def load_model_arg(model: str) -> Any:
+    """``MODEL``: a file (.npz, .pt/.pth, .onnx; see :mod:`lstm_symbolic.importers`) or the word
+    ``demo`` for the built-in model (when no file of that name exists)."""
+    from .importers import LoadedModel, load_model
+
+    if model == "demo" and not os.path.exists(model):
+        from . import demo_model
+        from .lstm import LSTMWeights
+
+        arrays = demo_model.load_demo_arrays()
+        return LoadedModel(LSTMWeights.from_arrays(arrays), [str(v) for v in arrays["vocab"]], "built-in demo model")
+    return load_model(model)
+
+
+def _float(text: str, option: str, what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError(option, what, got=repr(text)) from None
+    if not np.isfinite(value):
+        raise InputError(option, what, got=text)
+    return value
+
+
+def _npy(path: str, option: str) -> np.ndarray:
+    if not os.path.isfile(path):
+        raise InputError(option, "an existing .npy file", got=path)
+    try:
+        return np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise InputError(option, "a .npy array file (no pickles)", got=path, detail=str(exc).splitlines()[0][:120]) from None
+
+
+def _token(item: str, vocab: list[str] | None, n_x: int, option: str) -> int:
+    if vocab is not None and item in vocab:
+        return vocab.index(item)
+    try:
+        k = int(item)
+    except ValueError:
+        hint = "a symbol of the model's vocabulary or an integer index" if vocab else "an integer index (this model has no vocabulary)"
+        raise InputError(option, f"tokens as {hint}", got=repr(item)) from None
+    if not 0 <= k < n_x:
+        raise InputError(option, f"token indices in [0, {n_x})", got=k)
+    return k
+
+
+def _text_onehot(text: str, vocab: list[str] | None, n_x: int, option: str) -> np.ndarray:
+    if vocab is None:
+        raise InputError(option, "text=… only for a model that carries a vocabulary")
+    if not text:
+        raise InputError(option, "a non-empty text after text=")
+    idx = [_token(ch, vocab, n_x, option) for ch in text]
+    return np.eye(n_x)[idx]
+
+
+def parse_input_spec(spec: str, n_x: int, vocab: list[str] | None = None, steps: int | None = None) -> tuple[Any, int, str]:
+    """Parse ``--input`` into ``(input set, steps, description)``.
+
+    - ``onehot`` — every one-hot vector at each step; ``onehot:TOKENS`` — only the listed
+      tokens: a comma list of indices, or of symbols when the model has a vocabulary
+      (``onehot:t,h,e``; a comma itself by its index);
+    - ``linf:EPS`` — the L∞ ball of radius EPS around 0; ``linf:EPS:CENTER.npy`` — around a
+      centre of shape (n_x,), (T, n_x) or (T, B, n_x); ``linf:EPS:text=…`` — around the one-hot
+      encoding of a text (models with a vocabulary);
+    - ``box:LO:HI`` — each a number (every coordinate) or a ``.npy`` file ((n_x,) or (T, n_x)).
+
+    ``steps`` is required unless the set carries a time axis, and must then agree with it.
+    """
+    from .inputs import Box, LinfBall, OneHot
+
+    opt = "--input"
+    kind, _, rest = spec.partition(":")
+    kind = kind.strip().lower()
+    try:
+        if kind == "onehot":
+            if not _ and not rest:
+                inputs, desc = OneHot(n_x), f"one-hot, all {n_x} tokens at each step"
+            else:
+                items = rest.split(",")
+                if not rest or any(i == "" for i in items):
+                    raise InputError(opt, "onehot:TOKENS with a non-empty comma list (e.g. onehot:0,3,7)", got=spec)
+                idx = [_token(i, vocab, n_x, opt) for i in items]
+                inputs = OneHot(n_x, idx)
+                shown = ",".join(repr(vocab[k]) if vocab else str(k) for k in inputs.allowed)
+                desc = f"one-hot over {{{shown}}} at each step"
+        elif kind == "linf":
+            eps_text, _, center_text = rest.partition(":")
+            eps = _float(eps_text, opt, "linf:EPS with a finite number EPS >= 0")
+            if eps < 0:
+                raise InputError(opt, "linf:EPS with EPS >= 0", got=eps)
+            if not center_text:
+                center, where = np.zeros(n_x), "0"
+            elif center_text.startswith("text="):
+                center, where = _text_onehot(center_text[5:], vocab, n_x, opt), f"the text {center_text[5:]!r}"
+            else:
+                center, where = _npy(center_text, opt), center_text
+            if center.dtype.kind not in "fiu":
+                raise InputError(opt, "a numeric CENTER array", got=str(center.dtype))
+            inputs, desc = LinfBall(center.astype(np.float64), eps), f"L∞ ball of radius {eps:g} around {where}"
+        elif kind == "box":
+            parts = rest.split(":")
+            if len(parts) != 2 or not all(parts):
+                raise InputError(opt, "box:LO:HI (numbers or .npy files)", got=spec)
+            ends = []
+            for text in parts:
+                if text.endswith(".npy"):
+                    ends.append(_npy(text, opt).astype(np.float64))
+                else:
+                    ends.append(np.full(n_x, _float(text, opt, "box:LO:HI with finite numbers or .npy files")))
+            inputs, desc = Box(ends[0], ends[1]), f"box [{parts[0]}, {parts[1]}]"
+        else:
+            raise InputError(opt, "onehot[:TOKENS], linf:EPS[:CENTER.npy] or box:LO:HI", got=repr(spec))
+    except InputError as exc:
+        if exc.argument == opt:
+            raise
+        raise InputError(opt, "a valid input set", got=repr(spec), detail=str(exc)) from None
+    if inputs.n_x != n_x:
+        raise InputError(opt, f"inputs of size n_x = {n_x} (the model's)", got=f"size {inputs.n_x}")
+    if inputs.steps is not None and inputs.steps > 1:
+        if steps is not None and steps != inputs.steps:
+            raise InputError("--steps", f"{inputs.steps} (the time axis of the input) or omitted", got=steps)
+        steps = inputs.steps
+    if steps is None:
+        raise InputError("--steps", "a positive integer T (required unless the input has a time axis)")
+    if steps < 1:
+        raise InputError("--steps", "a positive integer", got=steps)
+    return inputs, steps, desc
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _signals_arg(text: str) -> list[str]:
+    from .report import SIGNAL_LABELS
+
+    aliases = {"f": "f", "u": "u", "o": "o", "c_tilde": "c_tilde", "ct": "c_tilde", "c": "c", "a": "a", "y": "y"}
+    out = []
+    for item in text.split(","):
+        if item.strip() not in aliases:
+            raise argparse.ArgumentTypeError(f"expected a comma list of {', '.join(SIGNAL_LABELS)}, got {item!r}")
+        out.append(aliases[item.strip()])
+    return out
+
+
+def _plot(summaries: Any, path: Path, title: str) -> str:
+    from .report import PlotUnavailable, plot_summary
+
+    try:
+        plot_summary(summaries, path, title)
+    except PlotUnavailable as exc:
+        return f"note: no plot: {exc}"
+    except OSError as exc:
+        raise InputError("--plot", "a writable path", got=str(path), detail=exc.strerror or str(exc)) from None
+    return f"wrote {path}"
+
+
+# --- demo ------------------------------------------------------------------------------------------
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from .inputs import OneHot
-    from .propagate import propagate
+    from . import report as R
 
-    w, vocab = _demo_weights()
-    tr = propagate(w, OneHot(w.n_x), steps=args.steps, method="interval")
-    print(f"built-in character LSTM: n_x = {w.n_x}, n_a = {w.n_a}, n_y = {w.n_y}; "
-          f"input set: every one-hot sequence of length {args.steps} over {len(vocab)} symbols")
-    print(f"{'t':>3} " + " ".join(f"{k:>21}" for k in ("Γ_f", "Γ_u", "Γ_o", "c̃", "c", "a", "y")))
-    for t in range(args.steps):
-        cells = []
-        for k in ("f", "u", "o", "c_tilde", "c", "a", "y"):
-            iv = getattr(tr, k)
-            cells.append(f"[{iv.lo[t].min():+.4f}, {iv.hi[t].max():+.4f}]")
-        print(f"{t + 1:>3} " + " ".join(f"{c:>21}" for c in cells))
+    out = Path(args.out)
+    result = R.run_demo(args.steps, samples=args.samples)
+    sys.stdout.write(R.demo_console(result))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        plot_line = None
+        plot_name = None
+        if not args.no_plot:
+            plot_line = _plot(result.summaries, out / "bounds.png", f"demo: every one-hot sequence, T = {args.steps}")
+            plot_name = "bounds.png" if plot_line.startswith("wrote") else None
+        report = out / "report.md"
+        report.write_text(R.demo_markdown(result, plot_name=plot_name), encoding="utf-8")
+        R.write_json(R.demo_json(result), out / "bounds.json")
+    except OSError as exc:
+        raise InputError("--out", "a writable directory", got=str(out), detail=exc.strerror or str(exc)) from None
+    print(f"wrote {report}")
+    print(f"wrote {out / 'bounds.json'}")
+    if plot_line:
+        print(plot_line)
     return 0
 
 
+# --- bounds ----------------------------------------------------------------------------------------
+
+
+def _cmd_bounds(args: argparse.Namespace) -> int:
+    from . import report as R
+    from .propagate import propagate
+
+    model = load_model_arg(args.model)
+    w = model.weights
+    inputs, steps, desc = parse_input_spec(args.input, w.n_x, model.vocab, args.steps)
+    progress = Progress(steps, f"{args.method} bounds")
+    schedule = _ticking_schedule(inputs, steps, progress) if progress.enabled else inputs
+    start = time.perf_counter()
+    try:
+        trace = propagate(w, schedule, steps=steps, method=args.method, mode=args.mode)
+    finally:
+        progress.close()
+    elapsed = time.perf_counter() - start
+    names = [n for n in (args.signals or list(R.SIGNAL_LABELS)) if getattr(trace, n) is not None]
+    if args.signals and "y" in args.signals and trace.y is None:
+        raise InputError("--signals", "y only for a model with an output layer (W_y, b_y)")
+    summaries = [R.SignalSummary(n, [R.summarize(getattr(trace, n), args.method)]) for n in names]
+    n_y = "none" if w.n_y is None else str(w.n_y)
+    head = [
+        f"model: {model.source}: n_x = {w.n_x}, n_a = {w.n_a}, n_y = {n_y}",
+        f"input: {desc}, T = {steps}; a⟨0⟩ = c⟨0⟩ = 0",
+        f"method: {args.method} (mode {args.mode}), {elapsed:.3f} s",
+    ] + [f"note: {n}" for n in model.notes]
+    if args.format == "json":
+        data = {
+            "model": model.source,
+            "notes": model.notes,
+            "n_x": w.n_x,
+            "n_a": w.n_a,
+            "n_y": w.n_y,
+            "input": args.input,
+            "input_description": desc,
+            **R.trace_json(trace),
+        }
+        data["signals"] = {k: v for k, v in data["signals"].items() if k in names}
+        json.dump(R._jsonable(data), sys.stdout, ensure_ascii=False)
+        sys.stdout.write("\n")
+    elif args.format == "markdown":
+        sys.stdout.write("# Bounds\n\n" + "".join(f"- {h}\n" for h in head) + "\n")
+        sys.stdout.write("Each cell: `[min lo, max hi]` across units, rounded outward; then the mean width.\n\n")
+        sys.stdout.write(R.render_markdown(summaries, args.digits))
+    else:
+        sys.stdout.write("\n".join(head) + "\neach cell: [min lo, max hi] across units, rounded outward, then the mean width\n\n")
+        sys.stdout.write(R.render_text(summaries, args.digits))
+    if args.plot:
+        print(_plot(summaries, Path(args.plot), f"{args.method} bounds, {desc}"), file=sys.stderr)
+    return 0
+
+
+# --- certify ---------------------------------------------------------------------------------------
+
+
+def _load_batch(path: str, n_x: int, batch_first: bool) -> tuple[np.ndarray, bool]:
+    """``--inputs``: floats (T, n_x) / (T, B, n_x), or token indices (T,) / (T, B) one-hot
+    encoded; ``batch_first`` swaps the first two axes (B, T, …). Returns ``(xs, batched)``."""
+    X = _npy(path, "--inputs")
+    if X.dtype.kind in "iu":
+        if X.ndim not in (1, 2):
+            raise InputError("--inputs", "token indices of shape (T,) or (T, B)", got=f"shape {X.shape}")
+        if X.size and (X.min() < 0 or X.max() >= n_x):
+            raise InputError("--inputs", f"token indices in [0, {n_x})", got=f"range [{X.min()}, {X.max()}]")
+        if batch_first and X.ndim == 2:
+            X = X.T
+        X = np.eye(n_x)[X]
+    elif X.dtype.kind == "f":
+        X = X.astype(np.float64)
+        if batch_first and X.ndim == 3:
+            X = X.transpose(1, 0, 2)
+    else:
+        raise InputError("--inputs", "a float or integer array", got=str(X.dtype))
+    if X.ndim not in (2, 3) or X.shape[-1] != n_x or 0 in X.shape:
+        raise InputError("--inputs", f"shape (T, {n_x}) or (T, B, {n_x}) (or token indices (T,) / (T, B))", got=f"shape {X.shape}")
+    if not np.isfinite(X).all():
+        raise InputError("--inputs", "finite values", got="NaN or inf entries")
+    return X, X.ndim == 3
+
+
+def _cmd_certify(args: argparse.Namespace) -> int:
+    from .certify import certify
+    from .lstm import forward
+    from .report import _jsonable, fmt_down
+
+    model = load_model_arg(args.model)
+    w = model.weights
+    if w.W_y is None:
+        raise InputError("MODEL", "a model with an output layer (W_y, b_y) to certify labels")
+    xs, batched = _load_batch(args.inputs, w.n_x, args.batch_first)
+    if not batched:
+        xs = xs[:, None, :]
+    T, B = xs.shape[0], xs.shape[1]
+    eps = _float(args.eps, "--eps", "a finite number >= 0")
+    if eps < 0:
+        raise InputError("--eps", "a number >= 0", got=eps)
+    predicted = forward(w, xs).y[-1].argmax(axis=-1)
+    if args.labels == "predicted":
+        labels = predicted.copy()
+    else:
+        lab = _npy(args.labels, "--labels")
+        if lab.dtype.kind not in "iu":
+            raise InputError("--labels", "integer class indices", got=str(lab.dtype))
+        lab = lab.reshape(-1)
+        if lab.size == 1:
+            lab = np.repeat(lab, B)
+        if lab.shape != (B,):
+            raise InputError("--labels", f"one label per sample ({B})", got=f"{lab.size} labels")
+        if lab.min() < 0 or lab.max() >= w.n_y:
+            raise InputError("--labels", f"class indices in [0, {w.n_y})", got=f"range [{lab.min()}, {lab.max()}]")
+        labels = lab.astype(np.int64)
+    chunk = 16  # fixed, so results never depend on whether a progress bar is shown
+    progress = Progress(B, "certify")
+    certified, margins = np.zeros(B, bool), np.zeros((B, w.n_y))
+    start = time.perf_counter()
+    try:
+        for s in range(0, B, chunk):
+            cert = certify(w, xs[:, s : s + chunk], eps, labels[s : s + chunk], method=args.method, mode=args.mode)
+            certified[s : s + chunk] = cert.certified
+            margins[s : s + chunk] = cert.margins
+            progress.tick(min(chunk, B - s))
+    finally:
+        progress.close()
+    elapsed = time.perf_counter() - start
+    min_margin = margins.min(axis=1)
+    rival = np.where(np.isinf(margins), np.nan, margins)
+    rival_idx = [int(np.nanargmin(r)) if np.isfinite(r).any() else -1 for r in rival]
+
+    vocab = model.vocab if model.vocab is not None and w.n_y == len(model.vocab) else None
+
+    def show(k: int) -> str:
+        """A class index, with its symbol when the output layer predicts the vocabulary."""
+        return f"{k} {vocab[k]!r}" if vocab is not None else str(k)
+    if args.format == "json":
+        data = {
+            "model": model.source,
+            "notes": model.notes,
+            "eps": eps,
+            "method": args.method,
+            "mode": args.mode,
+            "steps": T,
+            "certified_count": int(certified.sum()),
+            "total": B,
+            "seconds": elapsed,
+            "samples": [
+                {
+                    "index": i,
+                    "label": int(labels[i]),
+                    "predicted": int(predicted[i]),
+                    "certified": bool(certified[i]),
+                    "min_margin": float(min_margin[i]),
+                    "closest_rival": rival_idx[i] if rival_idx[i] >= 0 else None,
+                    "margins": [None if j == labels[i] else float(m) for j, m in enumerate(margins[i])],
+                }
+                for i in range(B)
+            ],
+        }
+        json.dump(_jsonable(data), sys.stdout, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        print(f"model: {model.source}: n_x = {w.n_x}, n_a = {w.n_a}, n_y = {w.n_y}")
+        for n in model.notes:
+            print(f"note: {n}")
+        print(f"inputs: {B} sample(s) of T = {T} steps; L∞ ball of radius {eps:g} per step and coordinate; method {args.method} (mode {args.mode})")
+        print("margin = proven lower bound of z_label − z_j (logits) over the ball; certified iff every margin > 0")
+        rows = [("#", "label", "predicted", "certified", "min margin", "closest rival")]
+        for i in range(B):
+            rows.append((str(i), show(int(labels[i])), show(int(predicted[i])), "yes" if certified[i] else "no",
+                         fmt_down(float(min_margin[i])), show(rival_idx[i]) if rival_idx[i] >= 0 else "-"))
+        widths = [max(len(r[j]) for r in rows) for j in range(len(rows[0]))]
+        for r in rows:
+            print("  " + "   ".join(f"{c:<{widths[j]}}" if j else f"{c:>{widths[j]}}" for j, c in enumerate(r)).rstrip())
+        print(f"certified: {int(certified.sum())} / {B}  ({elapsed:.2f} s)")
+    if args.require_all and not certified.all():
+        return 1
+    return 0
+
+
+# --- the parser ------------------------------------------------------------------------------------
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="lstm-symbolic", description="Sound bounds on every signal inside an LSTM.")
-    sub = p.add_subparsers(dest="command", required=True)
-    d = sub.add_parser("demo", help="bound the built-in character LSTM over every one-hot sequence")
-    d.add_argument("--steps", type=int, default=8, help="sequence length T (default 8)")
+    p = _Parser(prog="lstm-symbolic", description="Sound (outward-rounded) bounds on every signal inside an LSTM.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    d = sub.add_parser("demo", help="bound the built-in character LSTM over every one-hot sequence; write a report",
+                       description="Bound the built-in character LSTM (n_x = 30, n_a = 16, trained on the Gettysburg "
+                       "Address) over every one-hot sequence of length --steps: a priori vs interval vs symbolic, the "
+                       "all-horizon invariant; writes report.md, bounds.json and bounds.png (matplotlib) to --out.")
+    d.add_argument("--steps", type=_positive_int, default=8, help="sequence length T (default 8)")
+    d.add_argument("--out", default="lstm_symbolic_demo", help="output directory (default ./lstm_symbolic_demo/)")
+    d.add_argument("--no-plot", action="store_true", help="do not write the PNG plot")
+    d.add_argument("--samples", type=_positive_int, default=2000, help="random sequences for the sampled column (default 2000)")
     d.set_defaults(func=_cmd_demo)
+
+    b = sub.add_parser("bounds", help="bounds of every signal of a model over an input set",
+                       description="Bounds of Γ_f, Γ_u, Γ_o, c̃, c, a, y at every step for every input sequence in the set.")
+    b.add_argument("model", metavar="MODEL", help="model file: .npz (seed or PyTorch naming), .pt/.pth (PyTorch state_dict), "
+                   ".onnx; or 'demo' for the built-in model")
+    b.add_argument("--steps", type=_positive_int, default=None, help="number of steps T (default: the input's time axis)")
+    b.add_argument("--input", required=True, metavar="SPEC",
+                   help="onehot[:TOKENS] | linf:EPS[:CENTER.npy|:text=TEXT] | box:LO:HI (LO, HI numbers or .npy)")
+    b.add_argument("--method", choices=("interval", "symbolic"), default="symbolic", help="default symbolic")
+    b.add_argument("--mode", choices=("fast", "rigorous"), default="fast",
+                   help="fast: numpy exp/tanh widened by a tested ulp budget; rigorous: no libm trusted")
+    b.add_argument("--format", choices=("table", "json", "markdown"), default="table")
+    b.add_argument("--signals", type=_signals_arg, default=None, help="comma list among f,u,o,c_tilde,c,a,y (default all)")
+    b.add_argument("--digits", type=_positive_int, default=4, help="decimals in tables (rounded outward; default 4)")
+    b.add_argument("--plot", metavar="PNG", default=None, help="also write a plot (needs matplotlib)")
+    b.set_defaults(func=_cmd_bounds)
+
+    c = sub.add_parser("certify", help="prove argmax y⟨T⟩ = label on L∞ balls around a batch of inputs",
+                       description="For each sample, prove that argmax y⟨T⟩ = label for every input sequence within "
+                       "--eps (L∞, every step and coordinate) of it; print the certified count and the margins.")
+    c.add_argument("model", metavar="MODEL", help="model file (as for bounds) or 'demo'")
+    c.add_argument("--inputs", required=True, metavar="X.npy",
+                   help="floats (T, n_x) or (T, B, n_x), or integer tokens (T,) or (T, B) (one-hot encoded)")
+    c.add_argument("--labels", required=True, metavar="Y.npy", help="integer labels (B,) (or one), or the word 'predicted'")
+    c.add_argument("--eps", required=True, help="L∞ radius (>= 0)")
+    c.add_argument("--method", choices=("symbolic", "interval"), default="symbolic")
+    c.add_argument("--mode", choices=("fast", "rigorous"), default="fast")
+    c.add_argument("--format", choices=("table", "json"), default="table")
+    c.add_argument("--batch-first", action="store_true", help="--inputs is (B, T, …) instead of (T, B, …)")
+    c.add_argument("--require-all", action="store_true", help="exit with status 1 unless every sample is certified")
+    c.set_defaults(func=_cmd_certify)
+
     try:
         from . import cli_math
-    except ImportError:
+    except ImportError:  # pragma: no cover - cli_math ships with the package
         pass
     else:
         cli_math.register(sub)
@@ -55,13 +523,24 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit code (2 for bad input, one line on stderr)."""
-    args = _parser().parse_args(argv)
+    """Entry point; returns the exit code (2 for bad input, with one line on stderr)."""
     try:
+        args = _parser().parse_args(argv)
         return int(args.func(args))
-    except InputError as exc:
+    except (InputError, _UsageError) as exc:
         print(f"lstm-symbolic: error: {exc}", file=sys.stderr)
         return 2
+    except SystemExit as exc:  # --help, --version
+        return int(exc.code or 0) if isinstance(exc.code, (int, type(None))) else 2
+    except KeyboardInterrupt:
+        print("lstm-symbolic: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. `lstm-symbolic bounds … | head`
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+        except OSError:
+            pass
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover
