@@ -548,3 +548,65 @@ def test_symbolic_order_reduction_stays_sound(monkeypatch: pytest.MonkeyPatch, c
     trace = ls.propagate(w, ball, a0=a0, method="symbolic")
     check_a_priori(trace, None, 12)
     assert_sound(w, ball, trace, samples=30, seed=8, dps=DPS, a0=a0, search=4)
+
+
+# --- all-horizon invariants, replayed exactly --------------------------------------------------
+
+
+INVARIANT_CASES = [(seed, scale, kind) for seed in range(4) for scale in ("small", "medium") for kind in ("box", "onehot")]
+
+
+@pytest.mark.parametrize("seed, scale, kind", INVARIANT_CASES[:2] + INVARIANT_CASES[6:8])
+def test_invariant_is_inductive_and_holds_exactly(seed: int, scale: str, kind: str) -> None:
+    check_invariant(seed, scale, kind)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed, scale, kind", INVARIANT_CASES)
+def test_invariant_is_inductive_and_holds_exactly_slow(seed: int, scale: str, kind: str) -> None:
+    check_invariant(seed + 1000, scale, kind)
+
+
+def check_invariant(seed: int, scale: str, kind: str) -> None:
+    """``ls.invariant`` claims a box B = A × C with (a⟨0⟩, c⟨0⟩) ∈ B and step(B, X) ⊆ B.
+    Replayed with the exact LSTM: (1) one exact step from corners and random points of B, with
+    inputs from X, lands in B (the inductive claim itself); (2) long exact trajectories from the
+    initial state, with corner/random/searched inputs, stay in B at every step."""
+    from lstm_symbolic.invariant import invariant
+
+    rng = np.random.default_rng(300 + seed)
+    n_a, n_x = 3, 2
+    w = make_model(rng, n_a, n_x, 0, scale)
+    X = ls.Box(-np.ones(n_x), np.ones(n_x)) if kind == "box" else ls.OneHot(n_x)
+    c0 = ls.Interval(-0.5 * np.ones(n_a), 0.5 * np.ones(n_a))
+    inv = invariant(w, X, c0=c0)
+    assert inv.found, inv.reason
+    A, C = inv.a, inv.c
+    assert (A.lo <= 0).all() and (A.hi >= 0).all() and (C.lo <= c0.lo).all() and (C.hi >= c0.hi).all(), "init not in B"
+
+    def inside(values: np.ndarray, iv: ls.Interval) -> list[str]:
+        return [f"{mpmath.nstr(v, 20)} not in [{float(l)!r}, {float(h)!r}]" for v, l, h in zip(values, iv.lo, iv.hi) if v < float(l) or v > float(h)]
+
+    # (1) one exact step from B
+    for k in range(40):
+        pick = rng.random(n_a) < 0.5
+        a = np.where(pick, A.hi, A.lo) if k % 2 == 0 else np.clip(A.lo + (A.hi - A.lo) * rng.random(n_a), A.lo, A.hi)
+        pick = rng.random(n_a) < 0.5
+        c = np.where(pick, C.hi, C.lo) if k % 3 != 2 else np.clip(C.lo + (C.hi - C.lo) * rng.random(n_a), C.lo, C.hi)
+        x = (np.where(rng.random(n_x) < 0.5, 1.0, -1.0) if kind == "box" else np.eye(n_x)[rng.integers(n_x)])[None, :]
+        ex = exact_trajectory(w, x, a, c, dps=DPS)
+        bad = inside(ex.a[0], A) + inside(ex.c[0], C)
+        assert not bad, f"step(B) ⊄ B from a={a.tolist()}, c={c.tolist()}, x={x.tolist()}: {bad}"
+
+    # (2) long trajectories from the initial set
+    T = 120
+    for k in range(4):
+        c_start = np.where(rng.random(n_a) < 0.5, c0.hi, c0.lo)
+        if kind == "box":
+            xs = np.where(rng.random((T, n_x)) < 0.5, 1.0, -1.0) if k % 2 == 0 else rng.uniform(-1, 1, (T, n_x))
+        else:
+            xs = np.eye(n_x)[rng.integers(n_x, size=T)] if k % 2 == 0 else np.eye(n_x)[np.full(T, k % n_x)]
+        ex = exact_trajectory(w, xs, None, c_start, dps=DPS)
+        for t in range(T):
+            bad = inside(ex.a[t], A) + inside(ex.c[t], C)
+            assert not bad, f"trajectory leaves the invariant at step {t + 1}: {bad}"
