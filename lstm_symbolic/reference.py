@@ -77,7 +77,8 @@ class ExactTrajectory:
 
     Each signal is an object array of mpf of shape (T, n): ``f``, ``u``, ``o``, ``c_tilde``,
     ``c``, ``a`` (n = n_a) and ``y`` (n = n_y; ``None`` without an output layer). Row ``t−1``
-    is step ``t``, as in the trace of :func:`lstm_symbolic.propagate`.
+    is step ``t``, as in the trace of :func:`lstm_symbolic.propagate`. ``z`` holds the logits
+    ``W_y a⟨t⟩ + b_y`` (T, n_y) behind ``y`` (not a traced signal; for margin checks).
     """
 
     f: np.ndarray
@@ -88,6 +89,7 @@ class ExactTrajectory:
     a: np.ndarray
     y: np.ndarray | None
     dps: int
+    z: np.ndarray | None = None
 
     @property
     def T(self) -> int:
@@ -193,6 +195,7 @@ def exact_trajectory(w: Any, xs: Any, a0: Any = None, c0: Any = None, dps: int =
     n_y = None if model.y_rows is None else len(model.y_rows)
     out = {name: np.empty((T, n_a), dtype=object) for name in ("f", "u", "o", "c_tilde", "c", "a")}
     y = None if n_y is None else np.empty((T, n_y), dtype=object)
+    zs = None if n_y is None else np.empty((T, n_y), dtype=object)
     one = mpf(1)
     fdot, exp, tanh = mpmath.fdot, mpmath.exp, mpmath.tanh
     with mpmath.workdps(dps):
@@ -212,11 +215,12 @@ def exact_trajectory(w: Any, xs: Any, a0: Any = None, c0: Any = None, dps: int =
             if y is not None:
                 za = a + [one, one]
                 logits = [fdot(row, za) for row in model.y_rows]
+                zs[t, :] = logits
                 zmax = max(logits)
                 e = [exp(v - zmax) for v in logits]
                 s = mpmath.fsum(e)
                 y[t, :] = [v / s for v in e]
-    return ExactTrajectory(y=y, dps=dps, **out)
+    return ExactTrajectory(y=y, dps=dps, z=zs, **out)
 
 
 # --- exact comparison against float bounds ---------------------------------------------------

@@ -28,7 +28,7 @@ import pytest
 
 import lstm_symbolic as ls
 from lstm_symbolic.reference import exact_trajectory, violations
-from lstm_symbolic.testing import assert_sound, search_extremes
+from lstm_symbolic.testing import assert_sound, sample_sequences, search_extremes
 
 DPS = 40  # 133 bits: far beyond float64, and fast
 
@@ -610,3 +610,41 @@ def check_invariant(seed: int, scale: str, kind: str) -> None:
         for t in range(T):
             bad = inside(ex.a[t], A) + inside(ex.c[t], C)
             assert not bad, f"trajectory leaves the invariant at step {t + 1}: {bad}"
+
+
+# --- certify, replayed exactly ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("seed", range(3))
+def test_certify_margins_are_lower_bounds(method: str, seed: int) -> None:
+    """``ls.certify`` margins bound ``z_label − z_j`` at the last step from below for every
+    sequence in the ball: checked on exact logits of corners, random members and sequences
+    searched to shrink the margin (push y_label down, y_j up)."""
+    rng = np.random.default_rng(400 + seed)
+    w = make_model(rng, 4, 2, 3, "medium")
+    T = 6
+    xs = rng.normal(size=(T, 2))
+    label = int(ls.forward(w, xs).y[-1].argmax())
+    eps = [1e-3, 0.05, 0.3][seed]
+    cert = ls.certify(w, xs, eps, label, method=method)
+    margins = np.asarray(cert.margins, dtype=np.float64)
+    assert margins[label] == np.inf
+    assert np.isfinite(np.delete(margins, label)).all(), "vacuous margins"
+    if eps == 1e-3:  # non-vacuity: a tiny ball around a point is certified
+        assert cert.certified, margins
+    ball = ls.LinfBall(xs, eps)
+    seqs = sample_sequences(w, ball, samples=24, seed=seed)
+    targets = [("y", T, label, -1)] + [("y", T, j, +1) for j in range(3) if j != label]
+    seqs += search_extremes(w, ball, targets, seed=seed, restarts=3, sweeps=2)
+    for seq in seqs:
+        ex = exact_trajectory(w, seq.xs, dps=DPS)
+        with mpmath.workdps(DPS):
+            for j in range(3):
+                if j != label:
+                    exact_margin = ex.z[T - 1, label] - ex.z[T - 1, j]
+                    assert exact_margin >= float(margins[j]), (
+                        f"{method}: margin bound {margins[j]!r} for class {j} above the exact margin "
+                        f"{mpmath.nstr(exact_margin, 20)} ({seq.kind})"
+                    )
+    assert_sound(w, ball, cert.trace, samples=8, seed=seed, dps=DPS)
