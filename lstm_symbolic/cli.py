@@ -264,10 +264,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from . import report as R
 
     out = Path(args.out)
+    try:  # fail before the work, not after it
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError("--out", "a writable directory", got=str(out), detail=exc.strerror or str(exc)) from None
     result = R.run_demo(args.steps, samples=args.samples)
     sys.stdout.write(R.demo_console(result))
     try:
-        out.mkdir(parents=True, exist_ok=True)
         plot_line = None
         plot_name = None
         if not args.no_plot:

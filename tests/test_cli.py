@@ -1,0 +1,347 @@
+"""The ``lstm-symbolic`` command: demo, bounds, certify; one-line errors with exit status 2;
+outward-rounded tables; exact JSON; the progress bar never changes a result."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from decimal import Decimal
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import lstm_symbolic as ls
+from lstm_symbolic import demo_model
+from lstm_symbolic.cli import Progress, _ticking_schedule, main, parse_input_spec
+from lstm_symbolic.report import fmt_down, fmt_up
+
+try:
+    import matplotlib  # noqa: F401
+
+    HAVE_MPL = True
+except ImportError:
+    HAVE_MPL = False
+
+
+@pytest.fixture(scope="module")
+def demo_w():
+    return ls.LSTMWeights.from_arrays(demo_model.load_demo_arrays())
+
+
+def run(capsys, *argv):
+    rc = main(list(argv))
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def assert_one_line_error(rc, err, *fragments):
+    assert rc == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("lstm-symbolic: error: "), err
+    assert "Traceback" not in err
+    for f in fragments:
+        assert f in lines[0], (f, lines[0])
+
+
+# --- demo ------------------------------------------------------------------------------------------
+
+
+def test_demo_writes_report_json_and_plot(capsys, tmp_path, demo_w):
+    rc, out, err = run(capsys, "demo", "--steps", "3", "--samples", "50", "--out", str(tmp_path / "d"))
+    assert rc == 0, err
+    for sym in ("Γ_f", "Γ_u", "Γ_o", "c̃", "c  cell", "a  hidden state", "y  softmax output"):
+        assert sym in out
+    assert "all-horizon invariant" in out and "a priori" in out and "symbolic" in out
+    report = (tmp_path / "d" / "report.md").read_text(encoding="utf-8")
+    assert report.startswith("# lstm-symbolic demo report") and "## All-horizon invariant" in report
+    data = json.loads((tmp_path / "d" / "bounds.json").read_text(encoding="utf-8"))
+    tr = ls.propagate(demo_w, ls.OneHot(demo_w.n_x), steps=3, method="symbolic")
+    assert data["traces"]["symbolic"]["signals"]["c"]["lo"] == tr.c.lo.tolist()  # exact floats
+    assert data["traces"]["symbolic"]["signals"]["y"]["hi"] == tr.y.hi.tolist()
+    png = tmp_path / "d" / "bounds.png"
+    if HAVE_MPL:
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and "bounds.png" in out
+    else:
+        assert not png.exists() and "note: no plot" in out
+
+
+def test_demo_without_matplotlib_notes_and_skips_png(capsys, tmp_path, monkeypatch):
+    for mod in ("matplotlib", "matplotlib.figure", "matplotlib.backends", "matplotlib.backends.backend_agg", "matplotlib.ticker"):
+        monkeypatch.setitem(sys.modules, mod, None)  # import fails as if not installed
+    rc, out, err = run(capsys, "demo", "--steps", "1", "--samples", "20", "--out", str(tmp_path))
+    assert rc == 0, err
+    notes = [line for line in out.splitlines() if line.startswith("note: no plot")]
+    assert len(notes) == 1 and "matplotlib" in notes[0]
+    assert not (tmp_path / "bounds.png").exists() and (tmp_path / "report.md").exists()
+    assert "![" not in (tmp_path / "report.md").read_text(encoding="utf-8")
+
+
+def test_demo_no_plot_and_bad_out(capsys, tmp_path):
+    rc, out, _ = run(capsys, "demo", "--steps", "1", "--samples", "10", "--no-plot", "--out", str(tmp_path / "x"))
+    assert rc == 0 and not (tmp_path / "x" / "bounds.png").exists() and "no plot" not in out
+    (tmp_path / "file").write_text("")
+    rc, _, err = run(capsys, "demo", "--steps", "1", "--samples", "10", "--no-plot", "--out", str(tmp_path / "file"))
+    assert_one_line_error(rc, err, "--out")
+
+
+# --- bounds ----------------------------------------------------------------------------------------
+
+
+def _rows(out: str, signal_header: str) -> list[list[str]]:
+    """The table rows (t, '[lo,', 'hi]', width) of one signal block."""
+    lines = out.splitlines()
+    start = lines.index(signal_header) + 2
+    rows = []
+    for line in lines[start:]:
+        if not line.strip():
+            break
+        rows.append(line.split())
+    return rows
+
+
+@pytest.mark.parametrize("method", ["interval", "symbolic"])
+def test_bounds_table_is_rounded_outward(capsys, demo_w, method):
+    rc, out, err = run(capsys, "bounds", "demo", "--steps", "4", "--input", "onehot:t,h,e, ", "--method", method, "--digits", "3")
+    assert rc == 0, err
+    tr = ls.propagate(demo_w, ls.OneHot(demo_w.n_x, [20, 8, 5, 0]), steps=4, method=method)
+    for name, header in (("c", "c  cell"), ("a", "a  hidden state"), ("f", "Γ_f  forget gate")):
+        iv = getattr(tr, name)
+        for t, row in enumerate(_rows(out, header)):
+            lo, hi = Decimal(row[1].strip("[,")), Decimal(row[2].strip("]"))
+            exact_lo, exact_hi = Decimal(float(iv.lo[t].min())), Decimal(float(iv.hi[t].max()))
+            assert lo <= exact_lo and exact_hi <= hi
+            assert exact_lo - lo < Decimal("0.001") and hi - exact_hi < Decimal("0.001")
+
+
+def test_bounds_json_is_exact(capsys, demo_w, tmp_path):
+    center = np.eye(demo_w.n_x)[demo_model.encode("four")]
+    np.save(tmp_path / "c.npy", center)
+    rc, out, err = run(capsys, "bounds", "demo", "--input", f"linf:0.001:{tmp_path / 'c.npy'}", "--format", "json", "--method", "interval")
+    assert rc == 0, err
+    data = json.loads(out)
+    tr = ls.propagate(demo_w, ls.LinfBall(center, 0.001), method="interval")
+    assert data["steps"] == 4 and data["method"] == "interval"
+    for name in ("f", "u", "o", "c_tilde", "c", "a", "y"):
+        assert data["signals"][name]["lo"] == getattr(tr, name).lo.tolist()
+        assert data["signals"][name]["hi"] == getattr(tr, name).hi.tolist()
+
+
+def test_bounds_text_center_markdown_and_signals(capsys, demo_w):
+    rc, out, err = run(capsys, "bounds", "demo", "--input", "linf:1e-4:text=four", "--format", "markdown", "--signals", "a,y")
+    assert rc == 0, err
+    assert "### a — hidden state" in out and "### y — softmax output" in out and "### c — cell" not in out
+    assert out.count("\n| 4 |") == 2  # T = 4 from the text
+
+
+def test_bounds_box_numbers_and_files(capsys, demo_w, tmp_path):
+    np.save(tmp_path / "lo.npy", np.zeros(demo_w.n_x))
+    np.save(tmp_path / "hi.npy", np.full(demo_w.n_x, 0.5))
+    rc1, out1, _ = run(capsys, "bounds", "demo", "--steps", "2", "--input", "box:0:0.5", "--format", "json")
+    rc2, out2, _ = run(capsys, "bounds", "demo", "--steps", "2", "--input", f"box:{tmp_path / 'lo.npy'}:{tmp_path / 'hi.npy'}", "--format", "json")
+    assert rc1 == rc2 == 0
+    assert json.loads(out1)["signals"] == json.loads(out2)["signals"]
+
+
+def test_bounds_plot(capsys, tmp_path):
+    rc, out, err = run(capsys, "bounds", "demo", "--steps", "2", "--input", "onehot", "--method", "interval", "--plot", str(tmp_path / "p.png"))
+    assert rc == 0
+    if HAVE_MPL:
+        assert (tmp_path / "p.png").exists() and "wrote" in err
+    else:
+        assert "note: no plot" in err
+
+
+def test_bounds_torch_and_onnx_models(capsys, tmp_path):
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(3, 4)
+    torch.save(lstm.state_dict(), tmp_path / "m.pt")
+    rc, out, err = run(capsys, "bounds", str(tmp_path / "m.pt"), "--steps", "3", "--input", "box:-1:1", "--format", "json")
+    assert rc == 0, err
+    data = json.loads(out)
+    assert data["n_y"] is None and "y" not in data["signals"] and data["n_a"] == 4
+    w = ls.LSTMWeights.from_torch(lstm.state_dict())
+    assert data["signals"]["a"]["hi"] == ls.propagate(w, ls.Box(-np.ones(3), np.ones(3)), steps=3, method="symbolic").a.hi.tolist()
+    pytest.importorskip("onnx")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            torch.onnx.export(lstm, (torch.zeros(2, 1, 3),), str(tmp_path / "m.onnx"), dynamo=False)
+        except Exception as exc:  # pragma: no cover
+            pytest.skip(f"torch.onnx.export unavailable: {exc}")
+    rc, out2, err = run(capsys, "bounds", str(tmp_path / "m.onnx"), "--steps", "3", "--input", "box:-1:1", "--format", "json")
+    assert rc == 0, err
+    assert json.loads(out2)["signals"]["a"] == data["signals"]["a"]
+
+
+# --- certify ---------------------------------------------------------------------------------------
+
+
+def _certify_files(tmp_path):
+    idx = demo_model.encode("four score and seven")
+    X = np.stack([idx[i : i + 6] for i in range(3)], axis=1)  # (T, B) tokens
+    Y = np.array([idx[i + 6] for i in range(3)])
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "Y.npy", Y)
+    return X, Y
+
+
+def test_certify_table_and_json_agree_with_library(capsys, demo_w, tmp_path):
+    X, Y = _certify_files(tmp_path)
+    cert = ls.certify(demo_w, np.eye(demo_w.n_x)[X], 1e-4, Y, method="interval")
+    rc, out, err = run(capsys, "certify", "demo", "--inputs", str(tmp_path / "X.npy"), "--labels", str(tmp_path / "Y.npy"),
+                       "--eps", "1e-4", "--method", "interval", "--format", "json")
+    assert rc == 0, err
+    data = json.loads(out)
+    assert data["certified_count"] == cert.count and data["total"] == 3
+    for i, s in enumerate(data["samples"]):
+        assert s["certified"] == bool(cert.certified[i]) and s["min_margin"] == float(cert.min_margin[i])
+        assert s["margins"][Y[i]] is None
+    rc, out, err = run(capsys, "certify", "demo", "--inputs", str(tmp_path / "X.npy"), "--labels", str(tmp_path / "Y.npy"),
+                       "--eps", "1e-4", "--method", "interval")
+    assert rc == 0 and f"certified: {cert.count} / 3" in out
+    rc, _, _ = run(capsys, "certify", "demo", "--inputs", str(tmp_path / "X.npy"), "--labels", str(tmp_path / "Y.npy"),
+                   "--eps", "1e-4", "--method", "interval", "--require-all")
+    assert rc == (0 if cert.count == 3 else 1)
+
+
+def test_certify_predicted_labels_batch_first(capsys, demo_w, tmp_path):
+    X, _ = _certify_files(tmp_path)
+    np.save(tmp_path / "Xb.npy", np.eye(demo_w.n_x)[X.T])  # (B, T, n_x) floats
+    rc, out, err = run(capsys, "certify", "demo", "--inputs", str(tmp_path / "Xb.npy"), "--batch-first",
+                       "--labels", "predicted", "--eps", "0", "--method", "interval", "--require-all")
+    assert rc == 0, out + err  # eps = 0 and the model's own prediction: always provable here
+    assert "certified: 3 / 3" in out
+
+
+# --- errors: one line, status 2, no traceback -----------------------------------------------------
+
+
+@pytest.fixture
+def files(tmp_path):
+    (tmp_path / "garbage.npz").write_bytes(b"not a zip")
+    (tmp_path / "garbage.pt").write_bytes(b"not a torch file")
+    np.savez(tmp_path / "nomodel.npz", x=np.zeros(3))
+    np.save(tmp_path / "center_bad.npy", np.zeros((4, 7)))
+    np.save(tmp_path / "center4.npy", np.zeros((4, 30)))
+    np.save(tmp_path / "X.npy", np.zeros((5, 30)))
+    np.save(tmp_path / "Xbad.npy", np.zeros((5, 29)))
+    np.save(tmp_path / "Xtok.npy", np.array([0, 1, 99]))
+    np.save(tmp_path / "Y2.npy", np.array([0, 1]))
+    np.save(tmp_path / "Yf.npy", np.array([0.5]))
+    np.save(tmp_path / "Ybig.npy", np.array([30]))
+    (tmp_path / "pickle.npy").write_bytes(b"\x93NUMPY garbage")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["bounds", "{d}/missing.npz", "--steps", "2", "--input", "onehot"], "MODEL"),
+        (["bounds", "{d}/garbage.npz", "--steps", "2", "--input", "onehot"], "MODEL"),
+        (["bounds", "{d}/nomodel.npz", "--steps", "2", "--input", "onehot"], "arrays"),
+        (["bounds", "demo", "--steps", "2", "--input", "onehot:zz"], "--input"),
+        (["bounds", "demo", "--steps", "2", "--input", "onehot:"], "--input"),
+        (["bounds", "demo", "--steps", "2", "--input", "onehot:1,,2"], "--input"),
+        (["bounds", "demo", "--steps", "2", "--input", "onehot:30"], "--input"),
+        (["bounds", "demo", "--steps", "2", "--input", "linf:abc"], "--input"),
+        (["bounds", "demo", "--steps", "2", "--input", "linf:-1"], "--input"),
+        (["bounds", "demo", "--steps", "2", "--input", "linf:nan"], "--input"),
+        (["bounds", "demo", "--input", "linf:0.1:{d}/center_bad.npy"], "--input"),
+        (["bounds", "demo", "--steps", "3", "--input", "linf:0.1:{d}/center4.npy"], "--steps"),
+        (["bounds", "demo", "--input", "linf:0.1:{d}/nothere.npy"], "--input"),
+        (["bounds", "demo", "--input", "linf:0.1:{d}/pickle.npy"], "--input"),
+        (["bounds", "demo", "--steps", "2", "--input", "box:1"], "--input"),
+        (["bounds", "demo", "--steps", "2", "--input", "box:2:1"], "--input"),
+        (["bounds", "demo", "--steps", "2", "--input", "ball:1"], "--input"),
+        (["bounds", "demo", "--input", "onehot"], "--steps"),
+        (["bounds", "demo", "--steps", "0", "--input", "onehot"], "--steps"),
+        (["bounds", "demo", "--steps", "2"], "--input"),
+        (["bounds", "demo", "--steps", "2", "--input", "onehot", "--method", "crown"], "--method"),
+        (["bounds", "demo", "--steps", "2", "--input", "onehot", "--signals", "q"], "--signals"),
+        (["certify", "demo", "--inputs", "{d}/Xbad.npy", "--labels", "predicted", "--eps", "0.1"], "--inputs"),
+        (["certify", "demo", "--inputs", "{d}/Xtok.npy", "--labels", "predicted", "--eps", "0.1"], "--inputs"),
+        (["certify", "demo", "--inputs", "{d}/X.npy", "--labels", "{d}/Y2.npy", "--eps", "0.1"], "--labels"),
+        (["certify", "demo", "--inputs", "{d}/X.npy", "--labels", "{d}/Yf.npy", "--eps", "0.1"], "--labels"),
+        (["certify", "demo", "--inputs", "{d}/X.npy", "--labels", "{d}/Ybig.npy", "--eps", "0.1"], "--labels"),
+        (["certify", "demo", "--inputs", "{d}/X.npy", "--labels", "predicted", "--eps", "-1"], "--eps"),
+        (["certify", "demo", "--inputs", "{d}/X.npy", "--labels", "predicted", "--eps", "x"], "--eps"),
+        (["nonsense"], "invalid choice"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(capsys, files, argv, fragment):
+    rc, out, err = run(capsys, *[a.format(d=files) for a in argv])
+    assert_one_line_error(rc, err, fragment)
+
+
+def test_bad_torch_file_is_one_line(capsys, files):
+    pytest.importorskip("torch")
+    rc, _, err = run(capsys, "bounds", str(files / "garbage.pt"), "--steps", "2", "--input", "onehot")
+    assert_one_line_error(rc, err, "MODEL")
+
+
+def test_process_exit_status_and_stderr(tmp_path):
+    """The real process: status 2, one stderr line, nothing on stdout."""
+    proc = subprocess.run([sys.executable, "-m", "lstm_symbolic.cli", "bounds", str(tmp_path / "none.onnx"), "--steps", "1",
+                           "--input", "onehot"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert_one_line_error(proc.returncode, proc.stderr, "MODEL")
+
+
+def test_help_lists_every_command(capsys):
+    rc, out, _ = run(capsys, "--help")
+    assert rc == 0
+    for cmd in ("demo", "bounds", "certify", "constants", "prove"):
+        assert cmd in out
+
+
+# --- the spec parser, progress, formatting ---------------------------------------------------------
+
+
+def test_parse_input_spec_kinds(demo_w):
+    vocab = list(demo_model.VOCAB)
+    s, T, desc = parse_input_spec("onehot:0,a, ", 30, vocab, 5)
+    assert isinstance(s, ls.OneHot) and s.allowed.tolist() == [0, 1] and T == 5
+    s, T, _ = parse_input_spec("linf:0.5", 30, None, 2)
+    assert isinstance(s, ls.LinfBall) and float(s.eps.max()) == 0.5 and T == 2
+    s, T, _ = parse_input_spec("box:-1:2", 30, None, 1)
+    assert float(s.lo.min()) == -1 and float(s.hi.max()) == 2
+
+
+@pytest.mark.parametrize("method", ["interval", "symbolic"])
+@pytest.mark.parametrize("inputs", [lambda n: ls.OneHot(n, [1, 2, 3]), lambda n: ls.LinfBall(np.eye(n)[[1, 5, 9]], 0.01)])
+def test_progress_schedule_gives_identical_bounds(demo_w, method, inputs):
+    s = inputs(demo_w.n_x)
+    plain = ls.propagate(demo_w, s, steps=3, method=method)
+    stream = io.StringIO()
+    stream.isatty = lambda: True  # type: ignore[method-assign]
+    progress = Progress(3, "test", delay=0.0, stream=stream)
+    ticked = ls.propagate(demo_w, _ticking_schedule(s, 3, progress), steps=3, method=method)
+    progress.close()
+    for name in ("f", "u", "o", "c_tilde", "c", "a", "y"):
+        np.testing.assert_array_equal(getattr(plain, name).lo, getattr(ticked, name).lo)
+        np.testing.assert_array_equal(getattr(plain, name).hi, getattr(ticked, name).hi)
+    assert "3/3" in stream.getvalue()
+
+
+def test_progress_silent_without_tty():
+    stream = io.StringIO()
+    p = Progress(10, "x", delay=0.0, stream=stream)
+    for _ in range(10):
+        p.tick()
+    p.close()
+    assert stream.getvalue() == ""
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(allow_nan=False, allow_infinity=False, min_value=-1e6, max_value=1e6), st.integers(0, 8))
+def test_printed_bounds_enclose_the_float(x, digits):
+    assert Decimal(fmt_down(x, digits)) <= Decimal(x) <= Decimal(fmt_up(x, digits))
+    assert Decimal(fmt_up(x, digits)) - Decimal(fmt_down(x, digits)) <= Decimal(1).scaleb(-digits)
