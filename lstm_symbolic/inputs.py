@@ -20,6 +20,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from ._validate import finite_array
 from .errors import InputError, ShapeError
 from .interval import kernels as K
 from .interval import rounding as R
@@ -27,17 +28,6 @@ from .interval import rounding as R
 __all__ = ["InputSet", "Box", "LinfBall", "OneHot", "Pair"]
 
 Pair = tuple[np.ndarray, np.ndarray]
-
-
-def _finite_array(value: Any, name: str) -> np.ndarray:
-    try:
-        arr = np.array(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise InputError(name, "an array of real numbers", got=type(value).__name__) from exc
-    if not np.isfinite(arr).all():
-        bad = np.argwhere(~np.isfinite(arr))[:3].tolist()
-        raise InputError(name, "finite values (no NaN or inf)", got=f"non-finite entries at {bad}")
-    return arr
 
 
 class InputSet:
@@ -96,7 +86,7 @@ class Box(InputSet):
     (T, B, n_x), broadcast together; finite, ``lo <= hi``."""
 
     def __init__(self, lo: Any, hi: Any) -> None:
-        lo_a, hi_a = _finite_array(lo, "lo"), _finite_array(hi, "hi")
+        lo_a, hi_a = finite_array(lo, "lo"), finite_array(hi, "hi")
         try:
             lo_a, hi_a = (np.array(v) for v in np.broadcast_arrays(lo_a, hi_a))
         except ValueError as exc:
@@ -138,8 +128,8 @@ class LinfBall(Box):
     """
 
     def __init__(self, center: Any, eps: Any) -> None:
-        c = _finite_array(center, "center")
-        e = _finite_array(eps, "eps")
+        c = finite_array(center, "center")
+        e = finite_array(eps, "eps")
         if (e < 0).any():
             raise InputError("eps", "a non-negative radius", got=float(e.min()))
         try:

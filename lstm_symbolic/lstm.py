@@ -19,6 +19,7 @@ from typing import Any, Mapping, NamedTuple
 
 import numpy as np
 
+from ._validate import finite_array
 from .errors import InputError, NotAModelError, ShapeError
 from .interval import kernels as K
 from .interval import rounding as R
@@ -41,19 +42,6 @@ __all__ = [
 #: Gate names in the seed's notation, in the order this library stacks them.
 GATES = ("f", "u", "c", "o")
 _TORCH_ORDER = ("u", "f", "c", "o")  # PyTorch stacks i, f, g, o
-
-
-def _array(value: Any, name: str) -> np.ndarray:
-    if hasattr(value, "detach"):  # a torch tensor: no torch import needed
-        value = value.detach().cpu().double().numpy()
-    try:
-        arr = np.array(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise InputError(name, "an array of real numbers", got=type(value).__name__) from exc
-    if not np.isfinite(arr).all():
-        bad = np.argwhere(~np.isfinite(arr))[:3].tolist()
-        raise InputError(name, "finite values (no NaN or inf)", got=f"non-finite entries at {bad}")
-    return arr
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,8 +72,8 @@ class LSTMWeights:
     def __post_init__(self) -> None:
         fields = {}
         for g in GATES:
-            fields["W_" + g] = _array(getattr(self, "W_" + g), "W_" + g)
-            fields["b_" + g] = _array(getattr(self, "b_" + g), "b_" + g)
+            fields["W_" + g] = finite_array(getattr(self, "W_" + g), "W_" + g)
+            fields["b_" + g] = finite_array(getattr(self, "b_" + g), "b_" + g)
         W_f = fields["W_f"]
         if W_f.ndim != 2 or W_f.shape[1] <= W_f.shape[0] or W_f.shape[0] == 0:
             raise ShapeError("W_f", "shape (n_a, n_a + n_x) with n_a >= 1 and n_x >= 1", got=f"shape {W_f.shape}")
@@ -98,8 +86,8 @@ class LSTMWeights:
         if (self.W_y is None) != (self.b_y is None):
             raise InputError("W_y", "W_y and b_y given together (or neither)")
         if self.W_y is not None:
-            fields["W_y"] = _array(self.W_y, "W_y")
-            fields["b_y"] = _array(self.b_y, "b_y")
+            fields["W_y"] = finite_array(self.W_y, "W_y")
+            fields["b_y"] = finite_array(self.b_y, "b_y")
             if fields["W_y"].ndim != 2 or fields["W_y"].shape[1] != n_a or fields["W_y"].shape[0] == 0:
                 raise ShapeError("W_y", f"shape (n_y, {n_a})", got=f"shape {fields['W_y'].shape}")
             if fields["b_y"].shape != (fields["W_y"].shape[0],):
@@ -110,7 +98,7 @@ class LSTMWeights:
             for g, r in self.bias_residual.items():
                 if g not in GATES:
                     raise InputError("bias_residual", f"keys among {GATES}", got=g)
-                residual[g] = _array(r, f"bias_residual[{g!r}]")
+                residual[g] = finite_array(r, f"bias_residual[{g!r}]")
                 if residual[g].shape != (n_a,):
                     raise ShapeError(f"bias_residual[{g!r}]", f"shape ({n_a},)", got=f"shape {residual[g].shape}")
         for k, v in fields.items():
@@ -229,16 +217,16 @@ class LSTMWeights:
         extra = [k for k in mapping if k.endswith("_l1") or k.endswith("_reverse")]
         if extra:
             raise NotAModelError("mapping", "a single-layer unidirectional LSTM", got=f"keys {extra[:4]}")
-        W_ih = _array(mapping["weight_ih_l0"], "weight_ih_l0")
-        W_hh = _array(mapping["weight_hh_l0"], "weight_hh_l0")
+        W_ih = finite_array(mapping["weight_ih_l0"], "weight_ih_l0")
+        W_hh = finite_array(mapping["weight_hh_l0"], "weight_hh_l0")
         if W_hh.ndim != 2 or W_hh.shape[0] != 4 * W_hh.shape[1]:
             raise ShapeError("weight_hh_l0", "shape (4 n_a, n_a)", got=f"shape {W_hh.shape}")
         n_a = W_hh.shape[1]
         if W_ih.ndim != 2 or W_ih.shape[0] != 4 * n_a:
             raise ShapeError("weight_ih_l0", f"shape ({4 * n_a}, n_x)", got=f"shape {W_ih.shape}")
         zeros = np.zeros(4 * n_a)
-        b_ih = _array(mapping.get("bias_ih_l0", zeros), "bias_ih_l0")
-        b_hh = _array(mapping.get("bias_hh_l0", zeros), "bias_hh_l0")
+        b_ih = finite_array(mapping.get("bias_ih_l0", zeros), "bias_ih_l0")
+        b_hh = finite_array(mapping.get("bias_hh_l0", zeros), "bias_hh_l0")
         for name, b in (("bias_ih_l0", b_ih), ("bias_hh_l0", b_hh)):
             if b.shape != (4 * n_a,):
                 raise ShapeError(name, f"shape ({4 * n_a},)", got=f"shape {b.shape}")
@@ -364,7 +352,7 @@ def cell_step(w: LSTMWeights, a_prev: np.ndarray, c_prev: np.ndarray, x: np.ndar
 def _initial(value: Any, name: str, n_a: int, batch: int) -> np.ndarray:
     if value is None:
         return np.zeros((batch, n_a))
-    arr = _array(value, name)
+    arr = finite_array(value, name)
     try:
         return np.broadcast_to(arr, (batch, n_a)).copy()
     except ValueError as exc:
@@ -379,7 +367,7 @@ def forward(w: LSTMWeights, xs: Any, a0: Any = None, c0: Any = None) -> Run:
     """
     if not isinstance(w, LSTMWeights):
         raise InputError("w", "an LSTMWeights", got=type(w).__name__)
-    x = _array(xs, "xs")
+    x = finite_array(xs, "xs")
     if x.ndim not in (2, 3) or x.shape[-1] != w.n_x or x.shape[0] == 0:
         raise ShapeError("xs", f"shape (T, {w.n_x}) or (T, B, {w.n_x}) with T >= 1", got=f"shape {x.shape}")
     batched = x.ndim == 3

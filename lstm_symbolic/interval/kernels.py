@@ -135,7 +135,8 @@ def matmul(
     already covers the centre's rounding error, its own, the final rounding and underflow.
 
     ``absW32`` (optional, from :func:`.rounding.to_float32_up` of ``|W|``) computes the radius
-    product in float32 — half the cost of the second float64 product. Both operands are
+    product in float32 when the radius inputs ``t`` lie in ``(2**-64, 2**64)`` (else float64:
+    float32 would overflow, or its absolute floor of ``2**-126`` per term would dominate) — half the cost of the second float64 product. Both operands are
     rounded *up* to float32 and the float32 product is bounded above with
     :func:`.rounding.radius32_constants`, so the radius stays an upper bound; it is larger by
     a relative ``~2 n 2**-24`` (4e-5 for n = 320), which no one will notice.
@@ -165,7 +166,8 @@ def matmul(
         t = np.concatenate([t, ones * (alpha * scale)], axis=-1)
     with np.errstate(over="ignore", invalid="ignore"):
         centre = m @ W.T
-        if absW32 is None:
+        t_max = float(t.max()) if t.size else 0.0
+        if absW32 is None or not (_F32_LOW < t_max < _F32_HIGH):  # float64 radius product
             radius = t @ absW.T
             radius += k_eta * R.ETA
         else:
@@ -184,6 +186,9 @@ def matmul(
         out_lo = np.where(np.isfinite(out_lo), out_lo, -_INF)
         out_hi = np.where(np.isfinite(out_hi), out_hi, _INF)
     return out_lo, out_hi
+
+
+_F32_LOW, _F32_HIGH = 2.0**-64, 2.0**64
 
 
 def gated_sum(
