@@ -110,10 +110,11 @@ def invariant(
     #    (jumps to the fixed point of the c recursion), (ii) hull(step(B), init) ∩ B
     iterations = 0
     for _ in range(max_iter):
-        improved = False
+        improved, before = False, _width(box)
         C, _F = _cell_fixed_box(w, inputs, box[0], c_init, mode)
         if C is not None:
             cand = (box[0], (np.maximum(C[0], box[1][0]), np.minimum(C[1], box[1][1])))
+            # (only helps when the a-box has shrunk since C was last computed)
             if _verified(w, inputs, cand, mode) and _width(cand) < _width(box):
                 box, improved = cand, True
         a_new, c_new = _step(w, inputs, *box, mode)
@@ -126,6 +127,8 @@ def invariant(
         if not improved:
             break
         iterations += 1
+        if _width(box) > (1.0 - _MIN_GAIN) * before:
+            break
     return Invariant(
         True,
         Interval(box[0][0][0], box[0][1][0]),
@@ -145,8 +148,11 @@ def _cell_fixed_box(w: LSTMWeights, inputs: InputSet, A: Pair, c_init: Pair, mod
         return None, float(F.max())
     g_lo, g_hi = K.mul_nonneg(*s["u"], *s["c_tilde"])
     one_minus_F = R.sub_down(np.ones_like(F), F)  # > 0, rounded down
-    U = np.maximum(np.maximum(c_init[1], R.div_up(np.maximum(g_hi, 0.0), one_minus_F)), 0.0)
-    L = np.minimum(np.minimum(c_init[0], R.div_down(np.minimum(g_lo, 0.0), one_minus_F)), 0.0)
+    # The fixed point g/(1-F) satisfies F U + g = U with equality; inflating it by a relative
+    # delta = 2**-44/(1-F) leaves room (1-F) U delta = U 2**-44 for the rounding of the check.
+    inflate = 1.0 + 2.0**-44 / one_minus_F
+    U = np.maximum(np.maximum(c_init[1], R.div_up(np.maximum(g_hi, 0.0), one_minus_F) * inflate), 0.0)
+    L = np.minimum(np.minimum(c_init[0], R.div_down(np.minimum(g_lo, 0.0), one_minus_F) * inflate), 0.0)
     return (L, U), float(F.max())
 
 
@@ -161,16 +167,19 @@ def _closed_form(w: LSTMWeights, inputs: InputSet, a_init: Pair, c_init: Pair, m
     a_new, c_new = _step(w, inputs, *box, mode)
     if not (_inside(a_new, box[0]) and _inside(c_new, box[1])):
         return None, "closed form: the box failed its own inclusion check"
-    return box, f"closed form (sup Γ_f <= {F:.6g} < 1)"
+    return box, f"closed form (1 − sup Γ_f >= {1.0 - F:.3g})"
 
 
 _WIDEN_AFTER = 20
+_MIN_GAIN = 1e-3  # narrowing stops when a round shrinks the boxes by less than 0.1%
+_GIVE_UP = 1e12  # a cell box this wide says nothing useful: report failure instead
 
 
 def _kleene(w: LSTMWeights, inputs: InputSet, a_init: Pair, c_init: Pair, mode: str, max_iter: int) -> tuple[tuple[Pair, Pair] | None, str]:
-    """Candidate 2: ``B ← hull(B, step(B))`` from the initial state, with widening after
-    ``_WIDEN_AFTER`` rounds (an end that keeps moving is pushed out by a multiple of its last
-    move, the multiple growing by 1.25 each round) until
+    """Candidate 2: ``B ← hull(B, step(B))`` from the initial state, with widening of the cell
+    box after ``_WIDEN_AFTER`` rounds (an end that keeps moving is pushed out by a multiple of
+    its last move, the multiple growing by 1.25 each round; ``a`` is only hulled: it cannot
+    leave ``[-1, 1]``, and keeping it tight keeps the gates from saturating) until
     ``step(B) ⊆ B`` is verified. ``a`` is also kept inside ``[-1, 1]`` (proved a priori)."""
     box = (a_init, c_init)
     push = (np.zeros_like(a_init[0]), np.zeros_like(c_init[0]))
@@ -181,7 +190,8 @@ def _kleene(w: LSTMWeights, inputs: InputSet, a_init: Pair, c_init: Pair, mode: 
         nxt = []
         for j, (old, new) in enumerate(((box[0], a_new), (box[1], c_new))):
             lo, hi = np.minimum(old[0], new[0]), np.maximum(old[1], new[1])
-            if it >= _WIDEN_AFTER:  # widening: push a moving end out by a growing multiple of its move
+            if j == 1 and it >= _WIDEN_AFTER:  # widen c only (a is bounded by [-1, 1] anyway):
+                # push a moving end out by a growing multiple of its move
                 moved_lo, moved_hi = old[0] - lo, hi - old[1]
                 factor = 1.25 ** (it - _WIDEN_AFTER)
                 with np.errstate(over="ignore"):
@@ -193,7 +203,10 @@ def _kleene(w: LSTMWeights, inputs: InputSet, a_init: Pair, c_init: Pair, mode: 
         if not all(np.isfinite(p[0]).all() and np.isfinite(p[1]).all() for p in nxt):
             break
         box = (nxt[0], nxt[1])
-    return None, f"Kleene iteration with widening did not close in {max_iter} rounds (c seems to grow without bound)"
+        if float(np.max(np.abs(box[1]))) > _GIVE_UP:
+            return None, (f"Kleene iteration with widening passed |c| = {_GIVE_UP:.0e} after {it + 1} rounds without "
+                          "closing (a unit that can count: its cell grows step after step)")
+    return None, f"Kleene iteration with widening did not close in {max_iter} rounds"
 
 
 def _gates(w: LSTMWeights, inputs: InputSet, a: Pair, mode: str) -> dict[str, Pair]:
