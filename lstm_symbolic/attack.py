@@ -61,7 +61,9 @@ class InnerEstimate(dict):
     exact reachable range of the float model); ``witnesses`` — with ``witnesses=True``,
     ``{source: {signal: (x_lo, x_hi)}}`` with ``x_lo[t, j]`` (T, n_x) the input sequence whose
     trajectory attains ``sources[source][signal][0][t, j]`` (likewise ``x_hi``); ``notes`` —
-    sources skipped and why; ``counts`` — trajectories evaluated per source.
+    sources skipped and why; ``counts`` — trajectories evaluated per source. The attack
+    runs each target only up to its step, so with ``attack_steps`` restricted the ``attack``
+    source is empty (``lo = +inf``, ``hi = −inf``) after the last attacked step.
     """
 
     sources: dict[str, dict[str, Pair]]
