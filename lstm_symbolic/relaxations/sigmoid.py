@@ -1,8 +1,9 @@
 """Relaxation of the logistic sigmoid σ(x) = 1/(1+e^{−x}).
 
-σ' = σ(x)·σ(−x) peaks at 0 (value 1/4) and is unimodal, so :class:`.base.SShaped` applies.
-The derivative is bounded below as the rounded-down product of two rounded-down sigmoid
-enclosures — relatively accurate even deep in saturation, where ``σ(1 − σ)`` would cancel.
+σ' = σ(x)·σ(−x) peaks at 0 (value 1/4), is even and unimodal, so :class:`.base.SShaped`
+applies. The derivative is bounded as the directed product of two sigmoid enclosures —
+relatively accurate even deep in saturation, where ``σ(1 − σ)`` would cancel. Its inverse on
+``x >= 0``: ``σ'(x) = λ  ⇔  tanh(x/2) = sqrt(1 − 4λ)  ⇔  x = 2 atanh(sqrt(1 − 4λ))``.
 """
 
 from __future__ import annotations
@@ -21,4 +22,16 @@ def sigmoid_derivative_lower(x: np.ndarray, mode: str = "fast") -> np.ndarray:
     return np.maximum(R.mul_down(s_pos, s_neg), 0.0)
 
 
-SIGMOID = SShaped("sigmoid", K.sigmoid, sigmoid_derivative_lower)
+def sigmoid_derivative_upper(x: np.ndarray, mode: str = "fast") -> np.ndarray:
+    """An upper bound of ``σ'(x)``, pointwise."""
+    _, s_pos = K.sigmoid(x, x, mode)
+    _, s_neg = K.sigmoid(-x, -x, mode)
+    return np.minimum(R.mul_up(s_pos, s_neg), 0.25)
+
+
+def sigmoid_inverse_derivative(lam: np.ndarray) -> np.ndarray:
+    """Float ``x >= 0`` with ``σ'(x) ≈ λ`` for ``0 < λ < 1/4`` (verified by the caller)."""
+    return 2.0 * np.arctanh(np.sqrt(1.0 - 4.0 * lam))
+
+
+SIGMOID = SShaped("sigmoid", K.sigmoid, sigmoid_derivative_lower, sigmoid_derivative_upper, sigmoid_inverse_derivative, 0.25)
