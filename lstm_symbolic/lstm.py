@@ -299,8 +299,10 @@ def load_weights(path: str | os.PathLike[str]) -> LSTMWeights:
     p = os.fspath(path)
     if not os.path.isfile(p):
         raise NotAModelError("path", "an existing .npz file", got=p)
+    if not zipfile.is_zipfile(p):
+        raise NotAModelError("path", "a numpy .npz archive (a zip file of arrays)", got=p)
     try:
-        with np.load(p, allow_pickle=False) as data:
+        with open(p, "rb") as fh, np.load(fh, allow_pickle=False) as data:  # our handle: always closed
             arrays = {k: data[k] for k in data.files}
     except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
         raise NotAModelError("path", "a numpy .npz file of float arrays (no pickles)", got=p, detail=str(exc)) from exc

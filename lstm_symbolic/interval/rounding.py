@@ -266,6 +266,10 @@ def _mul(a: np.ndarray, b: np.ndarray, upward: bool) -> np.ndarray:
         # p == 0 with nonzero factors is an underflow: not exact.
         trusted &= (p != 0) | (a == 0) | (b == 0)
         err = np.where(trusted, _two_prod_err(a, b, p), np.nan)
+        # an exact zero factor gives exactly 0, even against an unbounded end (0 * inf = 0)
+        zero = (a == 0) | (b == 0)
+        trusted |= zero
+        err = np.where(zero, 0.0, err)
     return _round(p, err, trusted, upward)
 
 
