@@ -278,21 +278,25 @@ def unroll(
         from .symbolic import MAX_SYMBOLS, SymbolicStepper
 
         stepper = SymbolicStepper(w, a_box, c_box, mode, max_symbols or MAX_SYMBOLS)
-    per_step: dict[str, list[Pair]] = {}
+    T = len(schedule)
+    store: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for t, (inputs_t, index) in enumerate(schedule):
-        for name, pair in stepper.step(inputs_t, index).items():
-            per_step.setdefault(name, []).append(pair)
+        for name, (lo, hi) in stepper.step(inputs_t, index).items():
+            if name not in store:  # written in place: no stacking copies at the end
+                store[name] = (np.empty((T,) + lo.shape), np.empty((T,) + hi.shape))
+            store[name][0][t] = lo
+            store[name][1][t] = hi
     fields: dict[str, Interval | None] = {}
     for name in SIGNALS:
-        pairs = per_step.get(name)
-        if pairs is None:
+        if name not in store:
             fields[name] = None
             continue
-        lo = np.stack([p[0] for p in pairs])
-        hi = np.stack([p[1] for p in pairs])
-        if np.isnan(lo).any() or np.isnan(hi).any() or (lo > hi).any():  # fail closed
+        lo, hi = store[name]
+        with np.errstate(invalid="ignore"):
+            ok = bool(np.min(hi - lo) >= 0)  # False on NaN too
+        if not ok:  # fail closed
             raise FloatingPointError(f"internal error: invalid bound for {name}; please report this model")
         if not batched:
             lo, hi = lo[:, 0], hi[:, 0]
-        fields[name] = Interval._unchecked(np.ascontiguousarray(lo), np.ascontiguousarray(hi))
+        fields[name] = Interval._unchecked(lo, hi)
     return Trace(**fields, method=method, mode=mode), stepper
