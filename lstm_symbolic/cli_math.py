@@ -2,7 +2,8 @@
 
 ``lstm-symbolic constants [--json]``   the table of derived constants, each checked two ways.
 ``lstm-symbolic prove [--out DIR]``    run every claim of ``proofs/`` and write ``DIR``
-                                       (default ``docs/proofs``): Markdown pages, index, SVG figures.
+                                       (default ``docs/proofs`` under the repository root): Markdown
+                                       pages, index, SVG figures.
 ``lstm-symbolic prove --check``        regenerate in memory and compare with ``DIR``; exit 1 when a
                                        file is stale, missing or extra, or any claim is unchecked.
 
@@ -89,8 +90,8 @@ def results(root: Path) -> list[Any]:
 def _render_cached(root: str) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
     from lstm_symbolic.proof import render_index, render_theme
 
+    results = _results_cached(root)  # first: puts root on sys.path for the proofs package
     figures = importlib.import_module("proofs.figures").FIGURES
-    results = _results_cached(root)
     files: dict[str, str] = {"index.md": render_index(results, GENERATOR)}
     unchecked: list[str] = []
     for theme, res in results:
@@ -167,7 +168,10 @@ def _cmd_prove(args: argparse.Namespace) -> int:
     if root is None or not (root / "proofs" / "__init__.py").is_file():
         print("prove: no proofs/ package found (run from the repository root or pass --root)", file=sys.stderr)
         return 2
-    out = Path(args.out) if Path(args.out).is_absolute() else Path.cwd() / args.out
+    if args.out is None:
+        out = root / "docs" / "proofs"
+    else:
+        out = Path(args.out) if Path(args.out).is_absolute() else Path.cwd() / args.out
     if args.check:
         problems = check_docs(root, out)
         for p in problems:
@@ -191,6 +195,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_constants)
     q = subparsers.add_parser("prove", help="check every claim of the notes and (re)generate docs/proofs")
     q.add_argument("--check", action="store_true", help="fail when docs/proofs is stale or a claim is unchecked")
-    q.add_argument("--out", default="docs/proofs", help="output directory (default: docs/proofs, relative to cwd)")
+    q.add_argument("--out", default=None, help="output directory (default: docs/proofs under the repository root)")
     q.add_argument("--root", default=None, help="repository root holding proofs/ (default: found from cwd)")
     q.set_defaults(func=_cmd_prove)
