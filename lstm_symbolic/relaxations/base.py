@@ -12,6 +12,9 @@ from ..interval import rounding as R
 
 Pair = tuple[np.ndarray, np.ndarray]
 
+# one outward step after each correctly rounded operation (finite values here)
+_up, _down = R.step_up, R.step_down
+
 
 class Linear1(NamedTuple):
     """``f(x) ∈ slope·x + offset + [−error, error]`` for every ``x`` in the given bounds.
@@ -88,8 +91,9 @@ class SShaped:
     def _residual(self, lam: np.ndarray, ends: tuple, mode: str, stationary: bool) -> Pair:
         """Sound ``(mid, rad)`` of ``g = f − λx`` on ``[l, u]``; ``rad = inf`` where unverified."""
         lo, hi, f_lo_l, f_hi_l, f_lo_u, f_hi_u = ends
-        g_min = np.minimum(R.sub_down(f_lo_l, R.mul_up(lam, lo)), R.sub_down(f_lo_u, R.mul_up(lam, hi)))
-        g_max = np.maximum(R.sub_up(f_hi_l, R.mul_down(lam, lo)), R.sub_up(f_hi_u, R.mul_down(lam, hi)))
+        # g(x) = f(x) − λx at the ends: two roundings (product, difference), two outward steps
+        g_min = np.minimum(_down(f_lo_l - _up(lam * lo)), _down(f_lo_u - _up(lam * hi)))
+        g_max = np.maximum(_up(f_hi_l - _down(lam * lo)), _up(f_hi_u - _down(lam * hi)))
         bad = np.zeros(lo.shape, dtype=bool)
         if stationary:
             inner = (lam > 0) & (lam < self.peak)
@@ -107,14 +111,14 @@ class SShaped:
                 # f' decreases in |x|: verify f'(near) >= λ >= f'(far), so x_λ ∈ X
                 ok = (self.derivative_lower(near, mode) >= lam) & (self.derivative_upper(far, mode) <= lam)
                 bad |= touches & ~ok
-                slope_span = R.sub_up(self.derivative_upper(near, mode), self.derivative_lower(far, mode))
-                spread = R.step_up(R.mul_up(np.maximum(slope_span, 0.0), delta))
+                slope_span = _up(self.derivative_upper(near, mode) - self.derivative_lower(far, mode))
+                spread = _up(_up(np.maximum(slope_span, 0.0) * delta))
                 f_lo_c, f_hi_c = self.value(centre, centre, mode)
                 if sign > 0:
-                    g_c = R.step_up(R.sub_up(f_hi_c, R.mul_down(lam, centre)) + spread)
+                    g_c = _up(_up(f_hi_c - _down(lam * centre)) + spread)
                     g_max = np.where(touches & ok, np.maximum(g_max, g_c), g_max)
                 else:
-                    g_c = R.step_down(R.sub_down(f_lo_c, R.mul_up(lam, centre)) - spread)
+                    g_c = _down(_down(f_lo_c - _up(lam * centre)) - spread)
                     g_min = np.where(touches & ok, np.minimum(g_min, g_c), g_min)
         offset, error = K.midrad(g_min, g_max)
         return offset, np.where(bad, np.inf, error)

@@ -19,14 +19,14 @@ def sigmoid_derivative_lower(x: np.ndarray, mode: str = "fast") -> np.ndarray:
     """A lower bound of ``σ'(x) = σ(x)σ(−x)``, pointwise."""
     s_pos, _ = K.sigmoid(x, x, mode)
     s_neg, _ = K.sigmoid(-x, -x, mode)
-    return np.maximum(R.mul_down(s_pos, s_neg), 0.0)
+    return np.maximum(R.step_down(s_pos * s_neg), 0.0)
 
 
 def sigmoid_derivative_upper(x: np.ndarray, mode: str = "fast") -> np.ndarray:
     """An upper bound of ``σ'(x)``, pointwise."""
     _, s_pos = K.sigmoid(x, x, mode)
     _, s_neg = K.sigmoid(-x, -x, mode)
-    return np.minimum(R.mul_up(s_pos, s_neg), 0.25)
+    return np.minimum(R.step_up(s_pos * s_neg), 0.25)
 
 
 def sigmoid_inverse_derivative(lam: np.ndarray) -> np.ndarray:

@@ -21,7 +21,7 @@ def tanh_derivative_lower(x: np.ndarray, mode: str = "fast") -> np.ndarray:
         x2 = 2.0 * x
     s_pos, _ = K.sigmoid(x2, x2, mode)
     s_neg, _ = K.sigmoid(-x2, -x2, mode)
-    return np.maximum(4.0 * R.mul_down(s_pos, s_neg), 0.0)
+    return np.maximum(4.0 * R.step_down(s_pos * s_neg), 0.0)
 
 
 def tanh_derivative_upper(x: np.ndarray, mode: str = "fast") -> np.ndarray:
@@ -30,7 +30,7 @@ def tanh_derivative_upper(x: np.ndarray, mode: str = "fast") -> np.ndarray:
         x2 = 2.0 * x
     _, s_pos = K.sigmoid(x2, x2, mode)
     _, s_neg = K.sigmoid(-x2, -x2, mode)
-    return np.minimum(4.0 * R.mul_up(s_pos, s_neg), 1.0)
+    return np.minimum(4.0 * R.step_up(s_pos * s_neg), 1.0)
 
 
 def tanh_inverse_derivative(lam: np.ndarray) -> np.ndarray:

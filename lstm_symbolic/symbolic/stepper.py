@@ -39,6 +39,20 @@ def _apply1(relax, form: AffineForm, box: Pair, mode: str, symbols: A.Symbols) -
     return A.combine([(lin.slope, form)], lin.offset, lin.error, symbols)
 
 
+def _apply1_blocks(relax, parts: list[tuple[AffineForm, Pair]], mode: str, symbols: A.Symbols) -> list[AffineForm]:
+    """:func:`_apply1` on several blocks of units with one relaxation call (same results, less
+    per-call overhead for small layers)."""
+    lo = np.concatenate([box[0] for _, box in parts], axis=-1)
+    hi = np.concatenate([box[1] for _, box in parts], axis=-1)
+    lin = relax.relax(lo, hi, mode)
+    out, start = [], 0
+    for form, _ in parts:
+        cols = slice(start, start + form.n)
+        out.append(A.combine([(lin.slope[:, cols], form)], lin.offset[:, cols], lin.error[:, cols], symbols))
+        start += form.n
+    return out
+
+
 def _products(pairs: list[tuple[AffineForm, Pair, AffineForm, Pair]], symbols: A.Symbols) -> AffineForm:
     """``Σ x_i ⊙ y_i`` through the product relaxation on each pair's boxes, as one combine."""
     terms: list[tuple[np.ndarray, AffineForm]] = []
@@ -98,13 +112,9 @@ class SymbolicStepper:
 
         # Γ_f, Γ_u, Γ_o = σ(W z + b);  c̃ = tanh(W_c z + b_c)
         sym = self.symbols
-        gate_forget = _apply1(SIGMOID, *part["f"], mode, sym)
-        gate_update = _apply1(SIGMOID, *part["u"], mode, sym)
-        gate_output = _apply1(SIGMOID, *part["o"], mode, sym)
+        gate_forget, gate_update, gate_output = _apply1_blocks(SIGMOID, [part[g] for g in "fuo"], mode, sym)
         c_tilde = _apply1(TANH, *part["c"], mode, sym)
-        f_box = SIGMOID.bounds(*part["f"][1], mode)
-        u_box = SIGMOID.bounds(*part["u"][1], mode)
-        o_box = SIGMOID.bounds(*part["o"][1], mode)
+        f_box, u_box, o_box = (SIGMOID.bounds(*part[g][1], mode) for g in "fuo")
         ct_box = TANH.bounds(*part["c"][1], mode)
 
         # c⟨t⟩ = Γ_f ⊙ c⟨t−1⟩ + Γ_u ⊙ c̃
