@@ -146,13 +146,7 @@ class SymbolicStepper:
         """Bounds of ``y = softmax(W_y a + b_y)`` through difference rows applied to the form."""
         w = self.w
         D_hi, D_lo, (bd_lo, bd_hi) = w.softmax_rows
-        d = A.combine(
-            [(np.ones((a.centre.shape[0], D_hi.shape[0])), A.linear(D_hi, np.abs(D_hi), a)),
-             (np.ones((a.centre.shape[0], D_hi.shape[0])), A.linear(D_lo, np.abs(D_lo), a))],
-            np.zeros((a.centre.shape[0], D_hi.shape[0])),
-            None,
-        )
-        lo, hi = K.add_outward(*d.bounds(), bd_lo, bd_hi)
+        lo, hi = K.add_outward(*A.linear_split(D_hi, D_lo, a).bounds(), bd_lo, bd_hi)
         shape = lo.shape[:-1] + (w.n_y, w.n_y)
         return K.softmax_from_differences(lo.reshape(shape), hi.reshape(shape), self.mode)
 
@@ -167,13 +161,7 @@ class SymbolicStepper:
             rows = labels == label
             D_hi, D_lo, b_lo = margin_rows(self.w, int(label))
             a = AffineForm(self.a.centre[rows], self.a.G[rows], self.a.box[rows])
-            ones = np.ones((a.centre.shape[0], D_hi.shape[0]))
-            d = A.combine(
-                [(ones, A.linear(D_hi, np.abs(D_hi), a)), (ones, A.linear(D_lo, np.abs(D_lo), a))],
-                np.zeros_like(ones),
-                None,
-            )
-            lo = R.step_down(d.bounds()[0] + b_lo)
+            lo = R.step_down(A.linear_split(D_hi, D_lo, a).bounds()[0] + b_lo)
             out[rows] = np.maximum(out[rows], lo)
         out[np.arange(labels.shape[0]), labels] = np.inf
         return out
