@@ -61,8 +61,7 @@ class SShaped:
 
     name: str
     value: Callable[[np.ndarray, np.ndarray, str], Pair]  # interval kernel of f
-    derivative_lower: Callable[[np.ndarray, str], np.ndarray]  # lower bound of f'(x), pointwise
-    derivative_upper: Callable[[np.ndarray, str], np.ndarray]  # upper bound of f'(x), pointwise
+    derivative: Callable[[np.ndarray, str], Pair]  # bounds (lo, hi) of f'(x), pointwise
     inverse_derivative: Callable[[np.ndarray], np.ndarray]  # float x >= 0 with f'(x) ≈ λ
     peak: float  # f'(0), the maximum of f'
 
@@ -72,7 +71,7 @@ class SShaped:
         f_lo_u, f_hi_u = self.value(hi, hi, mode)
         ends = (lo, hi, f_lo_l, f_hi_l, f_lo_u, f_hi_u)
 
-        deepz = np.maximum(np.minimum(self.derivative_lower(lo, mode), self.derivative_lower(hi, mode)), 0.0)
+        deepz = np.maximum(np.minimum(self.derivative(lo, mode)[0], self.derivative(hi, mode)[0]), 0.0)
         best_off, best_err = self._residual(deepz, ends, mode, stationary=False)
         best_slope = deepz
 
@@ -109,9 +108,10 @@ class SShaped:
                 if not touches.any():
                     continue
                 # f' decreases in |x|: verify f'(near) >= λ >= f'(far), so x_λ ∈ X
-                ok = (self.derivative_lower(near, mode) >= lam) & (self.derivative_upper(far, mode) <= lam)
+                d_near, d_far = self.derivative(near, mode), self.derivative(far, mode)
+                ok = (d_near[0] >= lam) & (d_far[1] <= lam)
                 bad |= touches & ~ok
-                slope_span = _up(self.derivative_upper(near, mode) - self.derivative_lower(far, mode))
+                slope_span = _up(d_near[1] - d_far[0])
                 spread = _up(_up(np.maximum(slope_span, 0.0) * delta))
                 f_lo_c, f_hi_c = self.value(centre, centre, mode)
                 if sign > 0:

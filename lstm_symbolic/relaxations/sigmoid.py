@@ -15,18 +15,11 @@ from ..interval import rounding as R
 from .base import SShaped
 
 
-def sigmoid_derivative_lower(x: np.ndarray, mode: str = "fast") -> np.ndarray:
-    """A lower bound of ``σ'(x) = σ(x)σ(−x)``, pointwise."""
-    s_pos, _ = K.sigmoid(x, x, mode)
-    s_neg, _ = K.sigmoid(-x, -x, mode)
-    return np.maximum(R.step_down(s_pos * s_neg), 0.0)
-
-
-def sigmoid_derivative_upper(x: np.ndarray, mode: str = "fast") -> np.ndarray:
-    """An upper bound of ``σ'(x)``, pointwise."""
-    _, s_pos = K.sigmoid(x, x, mode)
-    _, s_neg = K.sigmoid(-x, -x, mode)
-    return np.minimum(R.step_up(s_pos * s_neg), 0.25)
+def sigmoid_derivative(x: np.ndarray, mode: str = "fast") -> tuple[np.ndarray, np.ndarray]:
+    """Bounds ``(lo, hi)`` of ``σ'(x) = σ(x)σ(−x)``, pointwise, within ``[0, 1/4]``."""
+    pos_lo, pos_hi = K.sigmoid(x, x, mode)
+    neg_lo, neg_hi = K.sigmoid(-x, -x, mode)
+    return np.maximum(R.step_down(pos_lo * neg_lo), 0.0), np.minimum(R.step_up(pos_hi * neg_hi), 0.25)
 
 
 def sigmoid_inverse_derivative(lam: np.ndarray) -> np.ndarray:
@@ -34,4 +27,4 @@ def sigmoid_inverse_derivative(lam: np.ndarray) -> np.ndarray:
     return 2.0 * np.arctanh(np.sqrt(1.0 - 4.0 * lam))
 
 
-SIGMOID = SShaped("sigmoid", K.sigmoid, sigmoid_derivative_lower, sigmoid_derivative_upper, sigmoid_inverse_derivative, 0.25)
+SIGMOID = SShaped("sigmoid", K.sigmoid, sigmoid_derivative, sigmoid_inverse_derivative, 0.25)

@@ -11,26 +11,16 @@ from __future__ import annotations
 import numpy as np
 
 from ..interval import kernels as K
-from ..interval import rounding as R
 from .base import SShaped
+from .sigmoid import sigmoid_derivative
 
 
-def tanh_derivative_lower(x: np.ndarray, mode: str = "fast") -> np.ndarray:
-    """A lower bound of ``tanh'(x) = 4σ(2x)σ(−2x)``, pointwise (``2x`` is exact or ±inf)."""
+def tanh_derivative(x: np.ndarray, mode: str = "fast") -> tuple[np.ndarray, np.ndarray]:
+    """Bounds ``(lo, hi)`` of ``tanh'(x) = 4σ'(2x)``, pointwise (``2x`` and ``4·`` are exact,
+    ``2x`` possibly ±inf)."""
     with np.errstate(over="ignore"):
-        x2 = 2.0 * x
-    s_pos, _ = K.sigmoid(x2, x2, mode)
-    s_neg, _ = K.sigmoid(-x2, -x2, mode)
-    return np.maximum(4.0 * R.step_down(s_pos * s_neg), 0.0)
-
-
-def tanh_derivative_upper(x: np.ndarray, mode: str = "fast") -> np.ndarray:
-    """An upper bound of ``tanh'(x)``, pointwise."""
-    with np.errstate(over="ignore"):
-        x2 = 2.0 * x
-    _, s_pos = K.sigmoid(x2, x2, mode)
-    _, s_neg = K.sigmoid(-x2, -x2, mode)
-    return np.minimum(4.0 * R.step_up(s_pos * s_neg), 1.0)
+        lo, hi = sigmoid_derivative(2.0 * x, mode)
+    return 4.0 * lo, 4.0 * hi
 
 
 def tanh_inverse_derivative(lam: np.ndarray) -> np.ndarray:
@@ -38,4 +28,4 @@ def tanh_inverse_derivative(lam: np.ndarray) -> np.ndarray:
     return np.arctanh(np.sqrt(1.0 - lam))
 
 
-TANH = SShaped("tanh", K.tanh, tanh_derivative_lower, tanh_derivative_upper, tanh_inverse_derivative, 1.0)
+TANH = SShaped("tanh", K.tanh, tanh_derivative, tanh_inverse_derivative, 1.0)
