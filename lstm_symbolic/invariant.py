@@ -99,12 +99,12 @@ def invariant(
     a_init = _initial_box(a0, "a0", n, 1)
     c_init = _initial_box(c0, "c0", n, 1)
 
-    box, how = _closed_form(w, inputs, a_init, c_init, mode)
-    if box is None:
-        box, how2 = _kleene(w, inputs, a_init, c_init, mode, max_iter)
-        if box is None:
-            return Invariant(False, None, None, f"{how}; {how2}", 0)
-        how = how2
+    closed, how_closed = _closed_form(w, inputs, a_init, c_init, mode)
+    kleene, how_kleene = _kleene(w, inputs, a_init, c_init, mode, max_iter, cap=closed)
+    found = [(b, h) for b, h in ((closed, how_closed), (kleene, how_kleene)) if b is not None]  # ties: closed form
+    if not found:
+        return Invariant(False, None, None, f"{how_closed}; {how_kleene}", 0)
+    box, how = min(found, key=lambda bh: _width(bh[0]))
 
     # 2. narrowing, each candidate verified: (i) the cell's closed-form box for the current a-box
     #    (jumps to the fixed point of the c recursion), (ii) hull(step(B), init) ∩ B
@@ -175,7 +175,9 @@ _MIN_GAIN = 1e-3  # narrowing stops when a round shrinks the boxes by less than 
 _GIVE_UP = 1e12  # a cell box this wide says nothing useful: report failure instead
 
 
-def _kleene(w: LSTMWeights, inputs: InputSet, a_init: Pair, c_init: Pair, mode: str, max_iter: int) -> tuple[tuple[Pair, Pair] | None, str]:
+def _kleene(
+    w: LSTMWeights, inputs: InputSet, a_init: Pair, c_init: Pair, mode: str, max_iter: int, cap: tuple[Pair, Pair] | None = None
+) -> tuple[tuple[Pair, Pair] | None, str]:
     """Candidate 2: ``B ← hull(B, step(B))`` from the initial state, with widening of the cell
     box after ``_WIDEN_AFTER`` rounds (an end that keeps moving is pushed out by a multiple of
     its last move, the multiple growing by 1.25 each round; ``a`` is only hulled: it cannot
@@ -199,6 +201,8 @@ def _kleene(w: LSTMWeights, inputs: InputSet, a_init: Pair, c_init: Pair, mode: 
                     hi = hi + np.where(moved_hi > 0, moved_hi * factor, 0.0)
             if j == 0:
                 lo, hi = np.maximum(lo, np.minimum(-1.0, a_init[0])), np.minimum(hi, np.maximum(1.0, a_init[1]))
+            if cap is not None:
+                lo, hi = np.maximum(lo, cap[j][0]), np.minimum(hi, cap[j][1])
             nxt.append((lo, hi))
         if not all(np.isfinite(p[0]).all() and np.isfinite(p[1]).all() for p in nxt):
             break
