@@ -48,10 +48,7 @@ __all__ = [
     "div_up",
     "widen_down",
     "widen_up",
-    "widen_up_nonneg",
     "widening_factors",
-    "widen_down_nonneg",
-    "affine_error_scale",
     "rational_down",
     "rational_up",
     "ldexp_down",
@@ -142,17 +139,6 @@ def radius32_constants(n: int) -> tuple[float, float]:
     ``2**-126``, hence ``absolute = n 2**-126``. ``scale = 1 + 2 gamma32_{n+2}`` also covers
     the two float64 roundings of ``fl * scale + absolute``."""
     return float(next_up(1.0 + 2.0 * gamma32(n + 2))), float(n * TINY32 * 2.0)
-
-
-def affine_error_scale(n: int) -> float:
-    """Factor ``1 + gamma_{n+4}`` (rounded up) by which a computed sum of ``n`` non-negative
-    products must be scaled to bound the exact one from above (Higham §3.1: the exact sum is at
-    most ``(1 + gamma_n)`` times the computed one). The four extra roundings absorb the scaling
-    multiplication itself and the addition of the underflow term that follows it."""
-    return float(next_up(1.0 + gamma(n + 4)))
-
-
-# --- one outward step ---------------------------------------------------------------------
 
 
 def next_up(x: np.ndarray | float) -> np.ndarray:
@@ -331,28 +317,11 @@ def widen_up(y: np.ndarray, ulps: int) -> np.ndarray:
     return d
 
 
-def widen_up_nonneg(y: np.ndarray, ulps: int) -> np.ndarray:
-    """:func:`widen_up` for ``y >= 0`` (finite), in two array passes:
-    ``y (1 + (ulps+1) 2**-52) + (ulps+1) eta`` — the same bound, as ``|y| = y``."""
-    k = float(ulps + 1)
-    r = y * (1.0 + k * 2.0**-52)
-    r += k * ETA
-    return r
-
-
-def widen_down_nonneg(y: np.ndarray, ulps: int) -> np.ndarray:
-    """:func:`widen_down` for ``y >= 0``: ``y (1 - (ulps+1) 2**-52) - (ulps+1) eta``."""
-    k = float(ulps + 1)
-    r = y * (1.0 - k * 2.0**-52)
-    r -= k * ETA
-    return r
-
-
 def widening_factors(ulps: int) -> tuple[float, float, float]:
-    """``(1 - k 2**-52, 1 + k 2**-52, k eta)`` with ``k = ulps + 1``: the factors of
-    :func:`widen_down_nonneg` / :func:`widen_up_nonneg`, for kernels that fold the widening
-    into an operation they perform anyway (``sigmoid``: ``factor / (1 + e)``: one rounding,
-    counted in the sigmoid budget)."""
+    """``(1 - k 2**-52, 1 + k 2**-52, k eta)`` with ``k = ulps + 1``: the relative and absolute
+    widening of :func:`widen_down` / :func:`widen_up` for a non-negative value, as factors, for
+    kernels that fold the widening into an operation they perform anyway (``sigmoid``:
+    ``factor / (1 + e)``: one rounding, counted in the sigmoid budget)."""
     k = float(ulps + 1)
     return 1.0 - k * 2.0**-52, 1.0 + k * 2.0**-52, k * ETA
 

@@ -87,12 +87,6 @@ class AffineForm:
         return AffineForm(self.centre[:, cols], self.G[:, cols, :], self.box[:, cols])
 
 
-def point(values: np.ndarray, k: int) -> AffineForm:
-    """A form with no uncertainty."""
-    B, n = values.shape
-    return AffineForm(values.copy(), np.zeros((B, n, k)), np.zeros((B, n)))
-
-
 def from_box(lo: np.ndarray, hi: np.ndarray, symbols: Symbols) -> AffineForm:
     """A form for the box ``[lo, hi]`` (B, n) with one fresh symbol per unit that has a nonzero
     radius: ``x = m + r ε`` with ``(m, r)`` the midpoint-radius enclosure of the box."""
