@@ -105,15 +105,15 @@ class IntervalStepper:
             out["y"] = interval_output(self.w, state.a, self.mode)
         return out
 
-
     def margins(self, labels: np.ndarray) -> np.ndarray:
         """Lower bounds of ``z_label − z_j`` (B, n_y) over the current ``a`` box, through the
         exact difference rows ``W_y[label] − W_y[j]`` (``+inf`` at ``j = label``)."""
         out = np.empty((labels.shape[0], self.w.n_y))
         for label in np.unique(labels):
             rows = labels == label
+            a_lo, a_hi = self.a[0][rows], self.a[1][rows]
             D_hi, D_lo, b_lo = margin_rows(self.w, int(label))
-            lo = K.add_outward(*K.matmul(D_hi, self.a[0][rows], self.a[1][rows]), *K.matmul(D_lo, self.a[0][rows], self.a[1][rows]))[0]
+            lo, _ = K.add_outward(*K.matmul(D_hi, a_lo, a_hi), *K.matmul(D_lo, a_lo, a_hi))
             out[rows] = R.step_down(lo + b_lo)
         out[np.arange(labels.shape[0]), labels] = np.inf
         return out
