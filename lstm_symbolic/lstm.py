@@ -36,6 +36,7 @@ __all__ = [
     "interval_cell_step",
     "IntervalState",
     "interval_output",
+    "SOFTMAX_PAIRWISE_MAX",
     "softmax",
 ]
 
@@ -189,6 +190,25 @@ class LSTMWeights:
         b = getattr(self, "b_" + gate)
         r = (self.bias_residual or {}).get(gate)
         return b, (np.zeros_like(b) if r is None else r)
+
+    @cached_property
+    def W_y_b(self) -> np.ndarray:
+        """``[W_y | b_y]``: the output layer with its bias as a constant column."""
+        return np.concatenate([self.W_y, self.b_y[:, None]], axis=1)
+
+    def margin_rows(self, label: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Rows ``W_y[label] − W_y[j]`` split exactly (TwoSum) into ``D_hi + D_lo`` (n_y, n_a)
+        and a lower bound of ``b_label − b_j`` (n_y,): the margin ``z_label − z_j = D a + b``.
+        O(n_y n_a), whatever the vocabulary size."""
+        if self.W_y is None:
+            raise InputError("W_y", "an output layer for margins")
+        A, B = self.W_y[label][None, :], self.W_y
+        with np.errstate(invalid="ignore", over="ignore"):
+            D_hi = A - B
+            D_lo = R._two_sum_err(A, -B, D_hi)
+        if not np.isfinite(D_lo).all():
+            raise OverflowError("W_y differences overflow float64")
+        return D_hi, D_lo, R.sub_down(self.b_y[label], self.b_y)
 
     @cached_property
     def softmax_rows(self) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
@@ -441,13 +461,23 @@ def interval_cell_step(
     return IntervalState(gate_forget, gate_update, gate_output, c_tilde, cell, a)
 
 
+#: Up to this many classes, softmax bounds go through the n_y² pairwise difference rows; above
+#: it through independent logit bounds (O(n_y), looser): see :func:`interval_output`.
+SOFTMAX_PAIRWISE_MAX = 256
+
+
 def interval_output(w: LSTMWeights, a: Pair, mode: str = "fast") -> Pair:
     """Bounds of ``y = softmax(W_y a + b_y)`` over the box ``a`` (B, n_a) -> (B, n_y).
 
     Through difference rows (DESIGN.md): ``y_k = 1 / Σ_j exp(z_j − z_k)`` with
     ``z_j − z_k = (W_y[j] − W_y[k]) a + (b_j − b_k)`` bounded directly, each difference row
-    split exactly into two floats; far tighter than subtracting two intervals.
+    split exactly into two floats; far tighter than subtracting two intervals. For more than
+    :data:`SOFTMAX_PAIRWISE_MAX` classes (n_y² rows would not fit), from the logit bounds
+    (:func:`.interval.kernels.softmax_from_logits`).
     """
+    if w.n_y > SOFTMAX_PAIRWISE_MAX:
+        z = K.matmul(w.W_y_b, *a, n_const=1)
+        return K.softmax_from_logits(*z, mode)
     D_hi, D_lo, (bd_lo, bd_hi) = w.softmax_rows
     d = K.add_outward(*K.matmul(D_hi, *a), *K.matmul(D_lo, *a))
     d = K.add_outward(*d, bd_lo, bd_hi)

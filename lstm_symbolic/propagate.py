@@ -19,7 +19,7 @@ from .interval import kernels as K
 from .interval import rounding as R
 from .lstm import LSTMWeights, interval_cell_step, interval_output
 
-__all__ = ["propagate", "unroll", "Trace", "SIGNALS", "METHODS", "margin_rows"]
+__all__ = ["propagate", "unroll", "Trace", "SIGNALS", "METHODS"]
 
 #: Signals of a trace, in the seed's notation.
 SIGNALS = ("f", "u", "o", "c_tilde", "c", "a", "y")
@@ -112,22 +112,11 @@ class IntervalStepper:
         for label in np.unique(labels):
             rows = labels == label
             a_lo, a_hi = self.a[0][rows], self.a[1][rows]
-            D_hi, D_lo, b_lo = margin_rows(self.w, int(label))
+            D_hi, D_lo, b_lo = self.w.margin_rows(int(label))
             lo, _ = K.add_outward(*K.matmul(D_hi, a_lo, a_hi), *K.matmul(D_lo, a_lo, a_hi))
             out[rows] = R.step_down(lo + b_lo)
         out[np.arange(labels.shape[0]), labels] = np.inf
         return out
-
-
-def margin_rows(w: LSTMWeights, label: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rows ``W_y[label] − W_y[j]`` split exactly into ``D_hi + D_lo`` (n_y, n_a) and a lower
-    bound of ``b_label − b_j`` (n_y,): the margin ``z_label − z_j`` is ``D a + b``."""
-    D_hi, D_lo, (bd_lo, _) = w.softmax_rows
-    n_y = w.n_y
-    # row k*n_y + j of the difference rows is W_y[j] - W_y[k]; we want W_y[label] - W_y[j]:
-    # that is row j*n_y + label
-    idx = np.arange(n_y) * n_y + label
-    return D_hi[idx], D_lo[idx], bd_lo[idx]
 
 
 def _batch(lo: np.ndarray, hi: np.ndarray, B: int) -> Pair:
@@ -259,7 +248,11 @@ def unroll(
         from .symbolic import MAX_SYMBOLS
 
         k_max = max_symbols or MAX_SYMBOLS
-        per_sample = 8 * (k_max + 8 * w.n_a + w.n_x) * max(4 * w.n_a, (w.n_y or 0) ** 2, 1)
+        from . import lstm as L
+
+        n_y = w.n_y or 0
+        rows_y = n_y**2 if n_y <= L.SOFTMAX_PAIRWISE_MAX else n_y
+        per_sample = 8 * (k_max + 8 * w.n_a + w.n_x) * max(4 * w.n_a, rows_y, 1)
         chunk = max(1, _SYMBOLIC_MEMORY // per_sample)
         B_total = B_in or max(_batch_size(a0), _batch_size(c0)) or 1
         if B_total > chunk:

@@ -197,3 +197,22 @@ def test_a_file_that_is_not_a_model(tmp_path) -> None:
 
 def test_bad_errors_are_value_errors() -> None:
     assert issubclass(InputError, ValueError) and issubclass(ShapeError, InputError) and issubclass(NotAModelError, InputError)
+
+
+@pytest.mark.parametrize("method", ["interval", "symbolic"])
+def test_large_vocabulary_softmax_path_is_sound(method: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above SOFTMAX_PAIRWISE_MAX classes the softmax bounds come from the logits' bounds
+    (O(n_y) instead of n_y² rows): sound against exact trajectories, looser than pairwise."""
+    from lstm_symbolic.testing import assert_sound
+
+    L = sys.modules["lstm_symbolic.lstm"]
+    w = model(n_a=4, n_x=2, n_y=12, seed=3)
+    ball = ls.LinfBall(np.random.default_rng(2).normal(size=(5, 2)), 0.05)
+    pairwise = ls.propagate(w, ball, method=method)
+    monkeypatch.setattr(L, "SOFTMAX_PAIRWISE_MAX", 4)
+    from_logits = ls.propagate(w, ball, method=method)
+    assert_sound(w, ball, from_logits, samples=30)
+    assert (from_logits.y.width >= pairwise.y.width).all() and (from_logits.y.width > pairwise.y.width).any()
+    labels = ls.forward(w, ball.center).y[-1].argmax()
+    cert = ls.certify(w, ball.center, 0.01, int(labels), method=method)  # margins are O(n_y) rows always
+    assert cert.margins.shape == (12,)

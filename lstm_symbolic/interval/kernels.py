@@ -32,6 +32,7 @@ __all__ = [
     "hull",
     "intersect",
     "softmax_from_differences",
+    "softmax_from_logits",
     "difference_rows",
     "sum_bounds",
 ]
@@ -395,4 +396,37 @@ def softmax_from_differences(dlo: np.ndarray, dhi: np.ndarray, mode: str = "fast
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         ylo = R.step_down(1.0 / shi)
         yhi = R.step_up(1.0 / slo)
+    return np.clip(ylo, 0.0, 1.0), np.clip(yhi, 0.0, 1.0)
+
+
+def softmax_from_logits(zlo: np.ndarray, zhi: np.ndarray, mode: str = "fast") -> Pair:
+    """Bounds of ``y = softmax(z)`` from independent bounds of the logits, O(n_y) per row —
+    for vocabularies too large for the pairwise difference rows (looser: it forgets that the
+    logits share ``a``).
+
+    ``y_k = 1 / (1 + Σ_{j≠k} exp(z_j − z_k))`` is decreasing in every other logit and increasing
+    in ``z_k``, so ``y_k >= 1 / (1 + e^{M − zlo_k} Σ_{j≠k} e^{zhi_j − M})`` and symmetrically
+    for the upper end (``M`` = the row's largest upper logit, a shift against overflow). The sum
+    over ``j ≠ k`` is the whole sum minus the k-th term, each rounded the safe way.
+    Shapes: (..., n_y) -> (..., n_y).
+    """
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        M = np.max(zhi, axis=-1, keepdims=True)
+        # upper bound of sum_{j != k} exp(zhi_j - M)
+        eu_lo, eu_hi = exp(R.step_down(zhi - M), R.step_up(zhi - M), mode)
+        S_hi = sum_bounds(eu_hi, eu_hi, axis=-1)[1][..., None]
+        others_hi = np.maximum(R.step_up(S_hi - eu_lo), 0.0)
+        # lower bound of sum_{j != k} exp(zlo_j - M)
+        el_lo, el_hi = exp(R.step_down(zlo - M), R.step_up(zlo - M), mode)
+        S_lo = sum_bounds(el_lo, el_lo, axis=-1)[0][..., None]
+        others_lo = np.maximum(R.step_down(S_lo - el_hi), 0.0)
+        # y_k lower: 1 / (1 + e^{M - zlo_k} * others_hi);  upper: 1 / (1 + e^{M - zhi_k} * others_lo)
+        _, g_hi = exp(R.step_down(M - zlo), R.step_up(M - zlo), mode)
+        g_lo, _ = exp(R.step_down(M - zhi), R.step_up(M - zhi), mode)
+        den_hi = R.step_up(1.0 + R.step_up(g_hi * others_hi))
+        den_lo = np.maximum(R.step_down(1.0 + R.step_down(g_lo * others_lo)), 1.0)
+        ylo = R.step_down(1.0 / den_hi)
+        yhi = R.step_up(1.0 / den_lo)
+    ylo = np.where(np.isnan(ylo), 0.0, ylo)  # inf * 0 cannot arise in a real bound: be safe
+    yhi = np.where(np.isnan(yhi), 1.0, yhi)
     return np.clip(ylo, 0.0, 1.0), np.clip(yhi, 0.0, 1.0)

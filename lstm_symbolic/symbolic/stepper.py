@@ -15,6 +15,7 @@ import numpy as np
 from ..inputs import InputSet, Pair
 from ..interval import kernels as K
 from ..interval import rounding as R
+from .. import lstm as L
 from ..lstm import LSTMWeights
 from ..relaxations import PRODUCT, SIGMOID, TANH
 from . import affine as A
@@ -145,6 +146,9 @@ class SymbolicStepper:
     def _output(self, a: AffineForm, a_box: Pair) -> Pair:
         """Bounds of ``y = softmax(W_y a + b_y)`` through difference rows applied to the form."""
         w = self.w
+        if w.n_y > L.SOFTMAX_PAIRWISE_MAX:  # large vocabulary: from the logits' bounds (O(n_y))
+            z = A.linear(w.W_y_b, np.abs(w.W_y_b), a, n_const=1)
+            return K.softmax_from_logits(*z.bounds(), self.mode)
         D_hi, D_lo, (bd_lo, bd_hi) = w.softmax_rows
         lo, hi = K.add_outward(*A.linear_split(D_hi, D_lo, a).bounds(), bd_lo, bd_hi)
         shape = lo.shape[:-1] + (w.n_y, w.n_y)
@@ -154,12 +158,10 @@ class SymbolicStepper:
         """Lower bounds of ``z_label − z_j`` (B, n_y) for the current ``a`` form: the exact
         difference rows applied to the form (so the correlation between ``z_label`` and
         ``z_j`` is kept), intersected with the interval margins. ``+inf`` at ``j = label``."""
-        from ..propagate import margin_rows
-
         out = self.plain.margins(labels)
         for label in np.unique(labels):
             rows = labels == label
-            D_hi, D_lo, b_lo = margin_rows(self.w, int(label))
+            D_hi, D_lo, b_lo = self.w.margin_rows(int(label))
             a = AffineForm(self.a.centre[rows], self.a.G[rows], self.a.box[rows])
             lo = R.step_down(A.linear_split(D_hi, D_lo, a).bounds()[0] + b_lo)
             out[rows] = np.maximum(out[rows], lo)
