@@ -392,3 +392,27 @@ def test_no_warnings_on_valid_input(label, call) -> None:
     underflow is an expected regime that the kernels handle."""
     lo, hi = call()  # pytest turns any RuntimeWarning into an error here
     assert not np.isnan(np.asarray(lo)).any() and not np.isnan(np.asarray(hi)).any()
+
+
+@FEW
+@given(
+    n_y=st.integers(2, 8),
+    scale=st.sampled_from([1e-3, 1.0, 30.0, 800.0, 1e5]),
+    width=st.sampled_from([0.0, 1e-12, 0.1, 5.0]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_softmax_from_logits_encloses(n_y, scale, width, seed) -> None:
+    """The O(n_y) large-vocabulary softmax bound contains softmax(z) for members z of the logit
+    box, exactly (mpmath, 50 digits), including the box's corners."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=n_y) * scale
+    zlo, zhi = z - width * rng.random(n_y), z + width * rng.random(n_y)
+    with np.errstate(all="ignore"):
+        ylo, yhi = K.softmax_from_logits(zlo, zhi)
+    assert ylo.shape == (n_y,) and (0 <= ylo).all() and (ylo <= yhi).all() and (yhi <= 1).all()
+    with mpmath.workdps(50):
+        for member in (zlo, zhi, z, np.where(rng.random(n_y) < 0.5, zlo, zhi)):
+            for k in range(n_y):
+                zk = mpf(float(member[k]))  # differences in mpmath: a float subtraction would round
+                v = 1 / mpmath.fsum(mpmath.exp(mpf(m) - zk) for m in member.tolist())
+                assert v >= float(ylo[k]) and v <= float(yhi[k]), f"y_{k}: [{ylo[k]!r}, {yhi[k]!r}] misses {v}"
