@@ -208,6 +208,7 @@ def propagate(
     c0: Any = None,
     method: str = "interval",
     mode: str = "fast",
+    max_symbols: int | None = None,
 ) -> Trace:
     """Bound every signal of the LSTM ``w`` at every step, for every input sequence in ``inputs``.
 
@@ -216,13 +217,15 @@ def propagate(
     shape (n_a,) or (B, n_a); default zeros. ``method``: ``"interval"`` (sound interval
     arithmetic) or ``"symbolic"`` (affine forms: keeps the relations between signals).
     ``mode``: ``"fast"`` (numpy's elementary functions widened by a tested ulp budget) or
-    ``"rigorous"`` (no trust in any libm).
+    ``"rigorous"`` (no trust in any libm). ``max_symbols`` (symbolic only): how many noise
+    symbols are carried between steps (default :data:`~lstm_symbolic.symbolic.MAX_SYMBOLS`);
+    fewer is faster and looser (order reduction boxes the lightest ones).
 
     Returns a :class:`Trace` whose Intervals have shape (T, [B,] n), B present when any input
     set or initial state is batched. Every interval contains the exact real-number value of its
     signal for every admissible input sequence (see docs/soundness.md).
     """
-    trace, _ = unroll(w, inputs, steps, a0, c0, method, mode)
+    trace, _ = unroll(w, inputs, steps, a0, c0, method, mode, max_symbols)
     return trace
 
 
@@ -243,6 +246,8 @@ def unroll(
         raise InputError("method", f"one of {METHODS}", got=method)
     if mode not in _MODES:
         raise InputError("mode", f"one of {_MODES}", got=mode)
+    if max_symbols is not None and (isinstance(max_symbols, bool) or not isinstance(max_symbols, (int, np.integer)) or max_symbols < 1):
+        raise InputError("max_symbols", "a positive integer", got=max_symbols)
     schedule, B_in = as_schedule(inputs, steps, w.n_x)
     if method == "symbolic":
         from .symbolic import MAX_SYMBOLS

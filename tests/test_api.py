@@ -216,3 +216,16 @@ def test_large_vocabulary_softmax_path_is_sound(method: str, monkeypatch: pytest
     labels = ls.forward(w, ball.center).y[-1].argmax()
     cert = ls.certify(w, ball.center, 0.01, int(labels), method=method)  # margins are O(n_y) rows always
     assert cert.margins.shape == (12,)
+
+
+def test_max_symbols_trades_speed_for_tightness_and_stays_sound() -> None:
+    from lstm_symbolic.testing import assert_sound
+
+    w = model(n_a=4, n_x=2, seed=5)
+    ball = ls.LinfBall(np.random.default_rng(4).normal(size=(8, 2)), 0.1)
+    full = ls.propagate(w, ball, method="symbolic")
+    few = ls.propagate(w, ball, method="symbolic", max_symbols=8)
+    assert_sound(w, ball, few, samples=20)
+    assert few.a.width.sum() >= full.a.width.sum()
+    with pytest.raises(InputError, match="max_symbols"):
+        ls.propagate(w, ball, method="symbolic", max_symbols=0)
