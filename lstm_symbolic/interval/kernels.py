@@ -136,8 +136,9 @@ def matmul(
     already covers the centre's rounding error, its own, the final rounding and underflow.
 
     ``absW32`` (optional, from :func:`.rounding.to_float32_up` of ``|W|``) computes the radius
-    product in float32 when the radius inputs ``t`` lie in ``(2**-64, 2**64)`` (else float64:
-    float32 would overflow, or its absolute floor of ``2**-126`` per term would dominate) — half the cost of the second float64 product. Both operands are
+    product in float32 when the largest radius input ``t`` lies in ``(2**-64, 2**64)`` (else
+    float64: float32 would overflow, or its absolute floor of ``2**-126`` per term would
+    dominate; smaller entries of ``t`` are lifted to that floor, which only widens) — half the cost of the second float64 product. Both operands are
     rounded *up* to float32 and the float32 product is bounded above with
     :func:`.rounding.radius32_constants`, so the radius stays an upper bound; it is larger by
     a relative ``~2 n 2**-24`` (4e-5 for n = 320), which no one will notice.
