@@ -88,6 +88,12 @@ def _ticking_schedule(inputs: Any, steps: int, progress: Progress) -> list[Any]:
             progress.tick()
             return self.base.linear_bounds(W, self.t)
 
+        def tokens(self, _t: int) -> Any:
+            tokens = self.base.tokens(self.t)
+            if tokens is not None:  # a token-by-token step asks for no bounds: tick here
+                progress.tick()
+            return tokens
+
     return [_Ticking(inputs, t) for t in range(steps)]
 
 

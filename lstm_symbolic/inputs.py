@@ -48,6 +48,11 @@ class InputSet:
         lo, hi = self.box(t)
         return K.matmul(W, lo, hi)
 
+    def tokens(self, t: int) -> np.ndarray | None:
+        """For a finite set of one-hot vectors, the token indices allowed at index ``t`` (so
+        that propagation can step token by token); ``None`` for any other set."""
+        return None
+
     def sample(self, rng: np.random.Generator, size: int, t: int = 0) -> np.ndarray:
         """``size`` random members at index ``t``: (size, [B,] n_x)."""
         raise NotImplementedError
@@ -196,6 +201,9 @@ class OneHot(InputSet):
     def linear_bounds(self, W: np.ndarray, t: int) -> Pair:
         cols = W[:, self.allowed]
         return cols.min(axis=1), cols.max(axis=1)
+
+    def tokens(self, t: int) -> np.ndarray:
+        return self.allowed
 
     def vertices(self) -> np.ndarray:
         """The allowed one-hot vectors, (k, n_x)."""

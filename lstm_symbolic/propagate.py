@@ -17,13 +17,16 @@ from .inputs import InputSet, Pair, as_schedule
 from .interval import Interval
 from .interval import kernels as K
 from .interval import rounding as R
-from .lstm import LSTMWeights, interval_cell_step, interval_output
+from .lstm import IntervalState, LSTMWeights, interval_cell_step, interval_output
 
 __all__ = ["propagate", "unroll", "Trace", "SIGNALS", "METHODS"]
 
 #: Signals of a trace, in the seed's notation.
 SIGNALS = ("f", "u", "o", "c_tilde", "c", "a", "y")
 METHODS = ("interval", "symbolic")
+#: One-hot sets are stepped token by token (exact columns, then the hull) while
+#: tokens × batch stays at most this; above it, through the per-row range of W_x.
+ONEHOT_SPLIT_MAX = 4096
 _MODES = ("fast", "rigorous")
 
 
@@ -90,9 +93,12 @@ class IntervalStepper:
 
     def step(self, inputs: InputSet, t: int) -> dict[str, Pair]:
         B = self.a[0].shape[0]
+        y = None  # per-token bounds of y, when the step was split by token
         if inputs.is_box:
             lo, hi = inputs.box(t)
             state = interval_cell_step(self.w, self.a, self.c, x_box=_batch(lo, hi, B), mode=self.mode)
+        elif (tokens := inputs.tokens(t)) is not None and tokens.size * B <= ONEHOT_SPLIT_MAX:
+            state, y = self._step_per_token(tokens)
         else:
             lo, hi = inputs.linear_bounds(self.w.W_x, t)
             state = interval_cell_step(self.w, self.a, self.c, pre_x=_batch(lo, hi, B), mode=self.mode)
@@ -102,8 +108,24 @@ class IntervalStepper:
         self.a, self.c = state.a, state.c
         out = state._asdict()
         if self.w.W_y is not None:
-            out["y"] = interval_output(self.w, state.a, self.mode)
+            y_box = interval_output(self.w, state.a, self.mode)
+            if y is not None:
+                y_box = (np.maximum(y_box[0], y[0]), np.minimum(y_box[1], y[1]))
+            out["y"] = y_box
         return out
+
+    def _step_per_token(self, tokens: np.ndarray) -> tuple[IntervalState, Pair | None]:
+        """One step for each allowed token with its exact column ``W_x e_k`` (a point, not the
+        per-row min/max over all tokens, which mixes columns of different tokens), then the hull
+        over tokens: the union of the K images is inside it. K copies of the batch, one call.
+        ``y`` is bounded per token too, before the hull (returned separately; None without W_y)."""
+        B, K = self.a[0].shape[0], tokens.size
+        rep = lambda p: (np.repeat(p[0], K, axis=0), np.repeat(p[1], K, axis=0))  # noqa: E731
+        cols = np.tile(self.w.W_x[:, tokens].T, (B, 1))  # (B*K, 4 n_a), row b*K + k
+        state = interval_cell_step(self.w, rep(self.a), rep(self.c), pre_x=(cols, cols), mode=self.mode)
+        hull = lambda p: (p[0].reshape(B, K, -1).min(axis=1), p[1].reshape(B, K, -1).max(axis=1))  # noqa: E731
+        y = hull(interval_output(self.w, state.a, self.mode)) if self.w.W_y is not None else None
+        return IntervalState(*(hull(p) for p in state)), y
 
     def margins(self, labels: np.ndarray) -> np.ndarray:
         """Lower bounds of ``z_label − z_j`` (B, n_y) over the current ``a`` box, through the
