@@ -32,8 +32,8 @@ from .inputs import InputSet
 from .interval import Interval
 from .interval import kernels as K
 from .interval import rounding as R
-from .lstm import LSTMWeights, interval_cell_step
-from .propagate import _initial_box
+from .lstm import LSTMWeights
+from .propagate import IntervalStepper, _initial_box
 
 __all__ = ["invariant", "Invariant"]
 
@@ -214,12 +214,8 @@ def _kleene(
 
 
 def _gates(w: LSTMWeights, inputs: InputSet, a: Pair, mode: str) -> dict[str, Pair]:
-    """Bounds of Γ_f, Γ_u, c̃ over a × inputs (any c: they do not read c)."""
+    """Bounds of Γ_f, Γ_u, c̃ over a × inputs (any c: they do not read c), from one step of
+    the same interval stepper :func:`~lstm_symbolic.propagate` uses."""
     zero = (np.zeros_like(a[0]), np.zeros_like(a[0]))
-    lo, hi = (inputs.box(0) if inputs.is_box else (None, None))
-    if inputs.is_box:
-        st = interval_cell_step(w, a, zero, x_box=(lo[None, :], hi[None, :]), mode=mode)
-    else:
-        plo, phi = inputs.linear_bounds(w.W_x, 0)
-        st = interval_cell_step(w, a, zero, pre_x=(plo[None, :], phi[None, :]), mode=mode)
-    return {"f": st.f, "u": st.u, "c_tilde": st.c_tilde}
+    out = IntervalStepper(w, a, zero, mode).step(inputs, 0)
+    return {"f": out["f"], "u": out["u"], "c_tilde": out["c_tilde"]}

@@ -202,12 +202,7 @@ class LSTMWeights:
         O(n_y n_a), whatever the vocabulary size."""
         if self.W_y is None:
             raise InputError("W_y", "an output layer for margins")
-        A, B = self.W_y[label][None, :], self.W_y
-        with np.errstate(invalid="ignore", over="ignore"):
-            D_hi = A - B
-            D_lo = R._two_sum_err(A, -B, D_hi)
-        if not np.isfinite(D_lo).all():
-            raise OverflowError("W_y differences overflow float64")
+        D_hi, D_lo = K.exact_difference(self.W_y[label][None, :], self.W_y)
         return D_hi, D_lo, R.sub_down(self.b_y[label], self.b_y)
 
     @cached_property
@@ -250,8 +245,7 @@ class LSTMWeights:
         for name, b in (("bias_ih_l0", b_ih), ("bias_hh_l0", b_hh)):
             if b.shape != (4 * n_a,):
                 raise ShapeError(name, f"shape ({4 * n_a},)", got=f"shape {b.shape}")
-        b_sum = b_ih + b_hh
-        b_res = R._two_sum_err(b_ih, b_hh, b_sum)
+        b_sum, b_res = R.split_sum(b_ih, b_hh)
         kw: dict[str, Any] = {}
         residual = {}
         for block, g in enumerate(_TORCH_ORDER):

@@ -271,6 +271,7 @@ def unroll(
     if max_symbols is not None and (isinstance(max_symbols, bool) or not isinstance(max_symbols, (int, np.integer)) or max_symbols < 1):
         raise InputError("max_symbols", "a positive integer", got=max_symbols)
     schedule, B_in = as_schedule(inputs, steps, w.n_x)
+    B_init = max(_batch_size(a0), _batch_size(c0))
     if method == "symbolic":
         from .symbolic import MAX_SYMBOLS
 
@@ -281,10 +282,9 @@ def unroll(
         rows_y = n_y**2 if n_y <= L.SOFTMAX_PAIRWISE_MAX else n_y
         per_sample = 8 * (k_max + 8 * w.n_a + w.n_x) * max(4 * w.n_a, rows_y, 1)
         chunk = max(1, _SYMBOLIC_MEMORY // per_sample)
-        B_total = B_in or max(_batch_size(a0), _batch_size(c0)) or 1
+        B_total = B_in or B_init or 1
         if B_total > chunk:
             return _unroll_chunks(w, inputs, steps, a0, c0, method, mode, max_symbols, B_total, chunk)
-    B_init = max(_batch_size(a0), _batch_size(c0))
     if B_in is not None and B_init and B_init != B_in:
         raise ShapeError("a0", f"batch size {B_in} like the inputs", got=B_init)
     batched = B_in is not None or bool(B_init)

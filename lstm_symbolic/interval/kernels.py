@@ -34,6 +34,7 @@ __all__ = [
     "softmax_from_differences",
     "softmax_from_logits",
     "difference_rows",
+    "exact_difference",
     "sum_bounds",
 ]
 
@@ -353,6 +354,15 @@ def intersect(alo: np.ndarray, ahi: np.ndarray, blo: np.ndarray, bhi: np.ndarray
 # --- softmax through difference rows --------------------------------------------------------
 
 
+def exact_difference(A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``A − B`` as two float arrays ``(D_hi, D_lo)`` whose sum is exact (TwoSum); raises
+    ``OverflowError`` when a difference overflows float64."""
+    D_hi, D_lo = R.split_sum(A, -np.asarray(B))
+    if not np.isfinite(D_lo).all():
+        raise OverflowError("weight differences overflow float64")
+    return D_hi, D_lo
+
+
 def difference_rows(W_y: np.ndarray, b_y: np.ndarray) -> tuple[np.ndarray, np.ndarray, Pair]:
     """Exact difference rows for softmax bounds.
 
@@ -364,13 +374,7 @@ def difference_rows(W_y: np.ndarray, b_y: np.ndarray) -> tuple[np.ndarray, np.nd
     differences, shape (n_y*n_y,).
     """
     n_y = W_y.shape[0]
-    A = W_y[None, :, :]  # j
-    B = W_y[:, None, :]  # k
-    with np.errstate(invalid="ignore", over="ignore"):
-        D_hi = A - B
-        D_lo = R._two_sum_err(A, -B, D_hi)
-    if not np.isfinite(D_lo).all():
-        raise OverflowError("W_y differences overflow float64")
+    D_hi, D_lo = exact_difference(W_y[None, :, :], W_y[:, None, :])  # [k, j] = W_y[j] - W_y[k]
     bd_lo = R.sub_down(b_y[None, :], b_y[:, None])
     bd_hi = R.sub_up(b_y[None, :], b_y[:, None])
     return (

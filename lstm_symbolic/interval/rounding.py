@@ -200,6 +200,15 @@ def _two_prod_err(a: np.ndarray, b: np.ndarray, p: np.ndarray) -> np.ndarray:
     return ((ah * bh - p) + ah * bl + al * bh) + al * bl
 
 
+def split_sum(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(s, e)`` with ``s = fl(a + b)`` and ``s + e = a + b`` exactly (Knuth's TwoSum) where
+    ``s`` is finite; ``e`` is NaN where the sum overflowed."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        s = a + b
+        return s, _two_sum_err(a, b, s)
+
+
 def _round(s: np.ndarray, err: np.ndarray, trusted: np.ndarray, upward: bool) -> np.ndarray:
     """Directed rounding of the exact value ``s + err``: keep ``s`` when ``err`` is trusted and
     already points the right way (or is zero), otherwise step one float outward."""
