@@ -4,14 +4,14 @@ Every case's expected result is the *tightest* enclosure; ours must contain it (
 float endpoints compared exactly). Tightness (equality) is counted and printed per operation
 (run with ``-s`` to see it). Cases with an empty interval are skipped: this library has none.
 
-The table lives in ``shared/conformance/`` beside the clone (CI exports
-``LSTM_SYMBOLIC_SHARED``); when it cannot be found the tests FAIL, they do not skip.
+The table ships with the tests: ``tests/data/conformance/`` (Apache-2.0 data from ITF1788 /
+libieeep1788; attribution in its NOTICE). When it cannot be found the tests FAIL, they do not
+skip.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from pathlib import Path
 
@@ -27,17 +27,8 @@ EXPECTED_COUNTS = {"add": 24, "sub": 24, "mul": 87, "exp": 14, "tanh": 7}
 
 
 def _locate_table() -> Path | None:
-    env = os.environ.get("LSTM_SYMBOLIC_SHARED")
-    candidates = []
-    if env:
-        candidates.append(Path(env) / "conformance" / TABLE)
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        candidates.append(parent / "shared" / "conformance" / TABLE)
-    for c in candidates:
-        if c.is_file():
-            return c
-    return None
+    path = Path(__file__).resolve().parent / "data" / "conformance" / TABLE
+    return path if path.is_file() else None
 
 
 TABLE_PATH = _locate_table()
