@@ -8,7 +8,7 @@ input schedule and the assembly of the trace, whatever the method.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 
@@ -149,16 +149,17 @@ def _batch(lo: np.ndarray, hi: np.ndarray, B: int) -> Pair:
 _SYMBOLIC_MEMORY = 400 * 2**20
 
 
-def _unroll_chunks(w, inputs, steps, a0, c0, method, mode, max_symbols, B, chunk) -> tuple[Trace, "ChunkedStepper"]:
+def _unroll_chunks(w, inputs, steps, a0, c0, method, mode, max_symbols, B, chunk, progress=None) -> tuple[Trace, "ChunkedStepper"]:
     """Symbolic propagation of a large batch, ``chunk`` entries at a time (memory), glued back
     together. Each entry's bounds do not depend on the others; results agree with an unchunked
     run up to float rounding (BLAS may sum a different batch size in another order)."""
     traces, steppers = [], []
-    for start in range(0, B, chunk):
+    n_chunks = -(-B // chunk)
+    for i, start in enumerate(range(0, B, chunk)):
         idx = slice(start, min(start + chunk, B))
         sub_inputs = inputs.take_batch(idx) if isinstance(inputs, InputSet) else [s.take_batch(idx) for s in inputs]
         sub_a0, sub_c0 = (_take(v, idx) for v in (a0, c0))
-        tr, st = unroll(w, sub_inputs, steps, sub_a0, sub_c0, method, mode, max_symbols)
+        tr, st = unroll(w, sub_inputs, steps, sub_a0, sub_c0, method, mode, max_symbols, progress, (i, n_chunks))
         traces.append(tr)
         steppers.append(st)
     fields = {}
@@ -231,6 +232,7 @@ def propagate(
     method: str = "interval",
     mode: str = "fast",
     max_symbols: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Trace:
     """Bound every signal of the LSTM ``w`` at every step, for every input sequence in ``inputs``.
 
@@ -241,13 +243,15 @@ def propagate(
     ``mode``: ``"fast"`` (numpy's elementary functions widened by a tested ulp budget) or
     ``"rigorous"`` (no trust in any libm). ``max_symbols`` (symbolic only): how many noise
     symbols are carried between steps (default :data:`~lstm_symbolic.symbolic.MAX_SYMBOLS`);
-    fewer is faster and looser (order reduction boxes the lightest ones).
+    fewer is faster and looser (order reduction boxes the lightest ones). ``progress``: called
+    as ``progress(done, total)`` after each step of the unrolling loop (``total`` counts the
+    steps of every batch chunk), e.g. to draw a progress bar.
 
     Returns a :class:`Trace` whose Intervals have shape (T, [B,] n), B present when any input
     set or initial state is batched. Every interval contains the exact real-number value of its
     signal for every admissible input sequence (see docs/soundness.md).
     """
-    trace, _ = unroll(w, inputs, steps, a0, c0, method, mode, max_symbols)
+    trace, _ = unroll(w, inputs, steps, a0, c0, method, mode, max_symbols, progress)
     return trace
 
 
@@ -260,6 +264,8 @@ def unroll(
     method: str = "interval",
     mode: str = "fast",
     max_symbols: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    _chunk: tuple[int, int] = (0, 1),
 ) -> tuple[Trace, Stepper]:
     """:func:`propagate`, also returning the stepper in its final state (for margins)."""
     if not isinstance(w, LSTMWeights):
@@ -284,7 +290,7 @@ def unroll(
         chunk = max(1, _SYMBOLIC_MEMORY // per_sample)
         B_total = B_in or B_init or 1
         if B_total > chunk:
-            return _unroll_chunks(w, inputs, steps, a0, c0, method, mode, max_symbols, B_total, chunk)
+            return _unroll_chunks(w, inputs, steps, a0, c0, method, mode, max_symbols, B_total, chunk, progress)
     if B_in is not None and B_init and B_init != B_in:
         raise ShapeError("a0", f"batch size {B_in} like the inputs", got=B_init)
     batched = B_in is not None or bool(B_init)
@@ -299,6 +305,7 @@ def unroll(
 
         stepper = SymbolicStepper(w, a_box, c_box, mode, max_symbols or MAX_SYMBOLS)
     T = len(schedule)
+    chunk_index, n_chunks = _chunk
     store: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for t, (inputs_t, index) in enumerate(schedule):
         for name, (lo, hi) in stepper.step(inputs_t, index).items():
@@ -306,6 +313,8 @@ def unroll(
                 store[name] = (np.empty((T,) + lo.shape), np.empty((T,) + hi.shape))
             store[name][0][t] = lo
             store[name][1][t] = hi
+        if progress is not None:
+            progress(chunk_index * T + t + 1, n_chunks * T)
     fields: dict[str, Interval | None] = {}
     for name in SIGNALS:
         if name not in store:

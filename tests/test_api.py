@@ -257,3 +257,23 @@ def test_one_hot_token_split_is_sound_and_tighter(method: str, monkeypatch: pyte
             for t in range(3):
                 for k in range(iv.shape[1]):
                     assert mpmath.mpf(float(iv.lo[t, k])) <= vals[t, k] <= mpmath.mpf(float(iv.hi[t, k])), (seq, name, t, k)
+
+
+def test_progress_callback_counts_each_step_once_per_chunk():
+    """``progress(done, total)`` is called once per unrolled step, ending at total, including
+    when a symbolic run is split into batch chunks."""
+    rng = np.random.default_rng(3)
+    w = ls.LSTMWeights(**{f"W_{g}": rng.normal(size=(3, 5)) for g in "fuco"}, **{f"b_{g}": rng.normal(size=3) for g in "fuco"})
+    seen: list[tuple[int, int]] = []
+    ls.propagate(w, ls.LinfBall(np.zeros((4, 2)), 0.1), method="interval", progress=lambda d, t: seen.append((d, t)))
+    assert seen == [(k, 4) for k in range(1, 5)]
+    from lstm_symbolic import propagate as P
+
+    seen.clear()
+    old = P._SYMBOLIC_MEMORY
+    P._SYMBOLIC_MEMORY = 1  # force one batch entry per chunk
+    try:
+        ls.propagate(w, ls.LinfBall(np.zeros((4, 3, 2)), 0.1), method="symbolic", progress=lambda d, t: seen.append((d, t)))
+    finally:
+        P._SYMBOLIC_MEMORY = old
+    assert seen == [(k, 12) for k in range(1, 13)]
