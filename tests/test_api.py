@@ -267,7 +267,9 @@ def test_progress_callback_counts_each_step_once_per_chunk():
     seen: list[tuple[int, int]] = []
     ls.propagate(w, ls.LinfBall(np.zeros((4, 2)), 0.1), method="interval", progress=lambda d, t: seen.append((d, t)))
     assert seen == [(k, 4) for k in range(1, 5)]
-    from lstm_symbolic import propagate as P
+    import importlib
+
+    P = importlib.import_module("lstm_symbolic.propagate")
 
     seen.clear()
     old = P._SYMBOLIC_MEMORY
