@@ -23,6 +23,7 @@ from ._validate import finite_array
 from .errors import InputError, NotAModelError, ShapeError
 from .interval import kernels as K
 from .interval import rounding as R
+from .provenance import ModelInfo
 
 Pair = tuple[np.ndarray, np.ndarray]
 
@@ -56,6 +57,9 @@ class LSTMWeights:
     ``bias_residual`` (optional, gate name -> array) holds the exact rounding error of a bias
     that was the float sum of two biases (PyTorch's ``bias_ih + bias_hh``): the model's exact
     bias is ``b + residual``. Bounds use both, so importing never perturbs the model.
+
+    ``info`` (optional, :class:`~lstm_symbolic.provenance.ModelInfo`): where the weights came
+    from (set by the importers); never read by the bounds.
     """
 
     W_f: np.ndarray
@@ -69,6 +73,7 @@ class LSTMWeights:
     W_y: np.ndarray | None = None
     b_y: np.ndarray | None = None
     bias_residual: Mapping[str, np.ndarray] | None = field(default=None, repr=False)
+    info: ModelInfo | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         fields = {}
@@ -106,6 +111,14 @@ class LSTMWeights:
             v.setflags(write=False)
             object.__setattr__(self, k, v)
         object.__setattr__(self, "bias_residual", residual)
+        if self.info is not None and not isinstance(self.info, ModelInfo):
+            raise InputError("info", "a ModelInfo or None", got=type(self.info).__name__)
+
+    def with_info(self, info: ModelInfo) -> "LSTMWeights":
+        """The same weights with provenance ``info`` attached."""
+        import dataclasses
+
+        return dataclasses.replace(self, info=info)
 
     # --- sizes --------------------------------------------------------------------------
     @property
