@@ -33,7 +33,7 @@ from .interval import Interval
 from .interval import kernels as K
 from .interval import rounding as R
 from .lstm import LSTMWeights
-from .propagate import IntervalStepper, _initial_box
+from .propagate import _initial_box, one_step
 
 __all__ = ["invariant", "Invariant"]
 
@@ -57,10 +57,7 @@ def _step(w: LSTMWeights, inputs: InputSet, a: Pair, c: Pair, mode: str) -> tupl
     """A sound image of the box ``a × c`` under one step with ``x ∈ inputs``: the symbolic step
     (affine forms over fresh symbols for the box, so the four gates' shared dependence on
     ``[a, x]`` is kept), which is never looser than the interval step it runs alongside."""
-    from .symbolic import SymbolicStepper
-
-    stepper = SymbolicStepper(w, a, c, mode)
-    out = stepper.step(inputs, 0)
+    out = one_step(w, inputs, {"a": a, "c": c}, "symbolic", mode)
     return out["a"], out["c"]
 
 
@@ -217,5 +214,5 @@ def _gates(w: LSTMWeights, inputs: InputSet, a: Pair, mode: str) -> dict[str, Pa
     """Bounds of Γ_f, Γ_u, c̃ over a × inputs (any c: they do not read c), from one step of
     the same interval stepper :func:`~lstm_symbolic.propagate` uses."""
     zero = (np.zeros_like(a[0]), np.zeros_like(a[0]))
-    out = IntervalStepper(w, a, zero, mode).step(inputs, 0)
+    out = one_step(w, inputs, {"a": a, "c": zero}, "interval", mode)
     return {"f": out["f"], "u": out["u"], "c_tilde": out["c_tilde"]}

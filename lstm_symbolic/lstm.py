@@ -1,4 +1,4 @@
-"""The LSTM in the seed's notation: weights, importers, one concrete step and one interval step.
+"""The single-layer LSTM in the seed's notation: weights, conversion to a model, the forward pass.
 
 For one step, with ``z = [a⟨t−1⟩, x⟨t⟩]`` (``a`` first)::
 
@@ -21,7 +21,6 @@ import numpy as np
 
 from ._validate import finite_array
 from .errors import InputError, NotAModelError, ShapeError
-from .interval import kernels as K
 from .interval import rounding as R
 from .provenance import ModelInfo
 
@@ -34,10 +33,6 @@ __all__ = [
     "forward",
     "Run",
     "cell_step",
-    "interval_cell_step",
-    "IntervalState",
-    "interval_output",
-    "SOFTMAX_PAIRWISE_MAX",
     "softmax",
 ]
 
@@ -136,61 +131,34 @@ class LSTMWeights:
         """Output size, or ``None`` without an output layer."""
         return None if self.W_y is None else self.W_y.shape[0]
 
-    # --- stacked views used by the steps (computed once) --------------------------------
+    # --- the model the bounding methods work on --------------------------------------------
+    def to_model(self) -> Any:
+        """This LSTM as a :class:`~lstm_symbolic.model.Model` (one layer, the head when present),
+        built once: the cell's stacked gate map (rows Γ_f, Γ_u, Γ_o, c̃; the exact bias as one or
+        two columns) and the head."""
+        model = self.__dict__.get("_model")
+        if model is None:
+            from .cells import Affine, LSTMCell
+            from .cells.lstm import ROWS as rows
+            from .model import Head, Layer, Model
+
+            W = np.concatenate([getattr(self, "W_" + g) for g in rows], axis=0)
+            b = np.concatenate([getattr(self, "b_" + g) for g in rows])
+            if self.bias_residual:
+                r = np.concatenate([self.bias_residual.get(g, np.zeros(self.n_a)) for g in rows])
+                bias = np.stack([b, r], axis=1)
+            else:
+                bias = b[:, None]
+            cell = LSTMCell(Affine(W, bias, [self.n_a, self.n_x]))
+            head = None if self.W_y is None else Head(self.W_y, self.b_y)
+            model = Model((Layer(cell),), head, info=self.info)
+            object.__setattr__(self, "_model", model)
+        return model
+
     @cached_property
     def W_gates(self) -> np.ndarray:
-        """``[W_f; W_u; W_c; W_o]``, shape (4 n_a, n_a + n_x)."""
+        """``[W_f; W_u; W_c; W_o]``, shape (4 n_a, n_a + n_x) (in :data:`GATES` order)."""
         return np.concatenate([getattr(self, "W_" + g) for g in GATES], axis=0)
-
-    @cached_property
-    def W_gates_b(self) -> np.ndarray:
-        """``[W_gates | bias columns]``, shape (4 n_a, n_a + n_x + k): the bias enters the
-        product through k inputs fixed at 1 (see :attr:`bias_columns`)."""
-        return np.concatenate([self.W_gates, self.bias_columns], axis=1)
-
-    @cached_property
-    def absW_gates_b(self) -> np.ndarray:
-        """``|W_gates_b|``, cached for the radius products."""
-        return np.abs(self.W_gates_b)
-
-    @cached_property
-    def absW_gates_b32(self) -> np.ndarray:
-        """``|W_gates_b|`` rounded up to float32, for the float32 radius product."""
-        return R.to_float32_up(self.absW_gates_b)
-
-    @cached_property
-    def W_a_b(self) -> np.ndarray:
-        """``[W_a | bias columns]``: recurrent columns and bias, for one-hot inputs."""
-        return np.concatenate([self.W_a, self.bias_columns], axis=1)
-
-    @cached_property
-    def W_a(self) -> np.ndarray:
-        """Recurrent columns of :attr:`W_gates`, shape (4 n_a, n_a)."""
-        return np.ascontiguousarray(self.W_gates[:, : self.n_a])
-
-    @cached_property
-    def W_x(self) -> np.ndarray:
-        """Input columns of :attr:`W_gates`, shape (4 n_a, n_x)."""
-        return np.ascontiguousarray(self.W_gates[:, self.n_a :])
-
-    @cached_property
-    def bias_columns(self) -> np.ndarray:
-        """The stacked gate bias as columns whose exact row sums are the exact bias:
-        (4 n_a, 1), or (4 n_a, 2) with the residual. Folded into the matrix products."""
-        b = np.concatenate([getattr(self, "b_" + g) for g in GATES])
-        if not self.bias_residual:
-            return b[:, None]
-        r = np.concatenate([self.bias_residual.get(g, np.zeros(self.n_a)) for g in GATES])
-        return np.stack([b, r], axis=1)
-
-    @cached_property
-    def bias_bounds(self) -> tuple[np.ndarray, np.ndarray]:
-        """Outward enclosure ``(lo, hi)`` of the exact stacked gate bias, shape (4 n_a,)."""
-        b = np.concatenate([getattr(self, "b_" + g) for g in GATES])
-        if not self.bias_residual:
-            return b, b
-        r = np.concatenate([self.bias_residual.get(g, np.zeros(self.n_a)) for g in GATES])
-        return R.add_down(b, r), R.add_up(b, r)
 
     def bias_exact(self, gate: str) -> tuple[np.ndarray, np.ndarray]:
         """Two float arrays whose exact real sum is the bias of ``gate`` ('f','u','c','o','y')."""
@@ -203,27 +171,6 @@ class LSTMWeights:
         b = getattr(self, "b_" + gate)
         r = (self.bias_residual or {}).get(gate)
         return b, (np.zeros_like(b) if r is None else r)
-
-    @cached_property
-    def W_y_b(self) -> np.ndarray:
-        """``[W_y | b_y]``: the output layer with its bias as a constant column."""
-        return np.concatenate([self.W_y, self.b_y[:, None]], axis=1)
-
-    def margin_rows(self, label: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Rows ``W_y[label] − W_y[j]`` split exactly (TwoSum) into ``D_hi + D_lo`` (n_y, n_a)
-        and a lower bound of ``b_label − b_j`` (n_y,): the margin ``z_label − z_j = D a + b``.
-        O(n_y n_a), whatever the vocabulary size."""
-        if self.W_y is None:
-            raise InputError("W_y", "an output layer for margins")
-        D_hi, D_lo = K.exact_difference(self.W_y[label][None, :], self.W_y)
-        return D_hi, D_lo, R.sub_down(self.b_y[label], self.b_y)
-
-    @cached_property
-    def softmax_rows(self) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
-        """Exact difference rows of ``W_y`` (see :func:`.interval.kernels.difference_rows`)."""
-        if self.W_y is None:
-            raise InputError("W_y", "an output layer for softmax bounds")
-        return K.difference_rows(self.W_y, self.b_y)
 
     # --- importers and saving -----------------------------------------------------------
     @classmethod
@@ -340,16 +287,7 @@ def load_weights(path: str | os.PathLike[str]) -> LSTMWeights:
 
 # --- concrete forward pass ------------------------------------------------------------------
 
-
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    """``σ(x) = 1/(1+e^{-x})``, evaluated without overflow."""
-    return K._libm_sigmoid(x)
-
-
-def softmax(z: np.ndarray) -> np.ndarray:
-    """Softmax along the last axis (shifted by the max: no overflow)."""
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
+from .methods.concrete import ConcreteOps, sigmoid, softmax  # noqa: E402  (the one forward pass)
 
 
 class Run(NamedTuple):
@@ -364,18 +302,12 @@ class Run(NamedTuple):
     y: np.ndarray | None
 
 
+_OPS = ConcreteOps()
+
+
 def cell_step(w: LSTMWeights, a_prev: np.ndarray, c_prev: np.ndarray, x: np.ndarray) -> dict[str, np.ndarray]:
     """One concrete step; shapes ``a_prev``, ``c_prev``: (B, n_a), ``x``: (B, n_x)."""
-    n = w.n_a
-    pre = np.concatenate([a_prev, x], axis=-1) @ w.W_gates.T
-    pre += w.bias_bounds[0]
-    gate_forget = sigmoid(pre[:, 0:n])
-    gate_update = sigmoid(pre[:, n : 2 * n])
-    c_tilde = np.tanh(pre[:, 2 * n : 3 * n])
-    gate_output = sigmoid(pre[:, 3 * n : 4 * n])
-    cell = gate_forget * c_prev + gate_update * c_tilde
-    a = gate_output * np.tanh(cell)
-    return {"f": gate_forget, "u": gate_update, "o": gate_output, "c_tilde": c_tilde, "c": cell, "a": a}
+    return w.to_model().layers[0].cell.step(_OPS, x, {"a": a_prev, "c": c_prev})
 
 
 def _initial(value: Any, name: str, n_a: int, batch: int) -> np.ndarray:
@@ -404,90 +336,17 @@ def forward(w: LSTMWeights, xs: Any, a0: Any = None, c0: Any = None) -> Run:
     B = xb.shape[1]
     a = _initial(a0, "a0", w.n_a, B)
     c = _initial(c0, "c0", w.n_a, B)
+    model = w.to_model()
+    cell = model.layers[0].cell
     out: dict[str, list[np.ndarray]] = {k: [] for k in ("f", "u", "o", "c_tilde", "c", "a", "y")}
     for t in range(xb.shape[0]):
-        s = cell_step(w, a, c, xb[t])
+        s = cell.step(_OPS, xb[t], {"a": a, "c": c})
         a, c = s["a"], s["c"]
         for k, v in s.items():
             out[k].append(v)
-        if w.W_y is not None:
-            out["y"].append(softmax(a @ w.W_y.T + w.b_y))
+        if model.head is not None:
+            out["y"].append(_OPS.head(model.head, a)[1])
     stacked = {k: (np.stack(v) if v else None) for k, v in out.items()}
     if not batched:
         stacked = {k: (None if v is None else v[:, 0, :]) for k, v in stacked.items()}
     return Run(**stacked)
-
-
-# --- one interval step ------------------------------------------------------------------------
-
-
-class IntervalState(NamedTuple):
-    """Bounds of every signal at one step, as ``(lo, hi)`` pairs of (B, n) arrays."""
-
-    f: tuple[np.ndarray, np.ndarray]
-    u: tuple[np.ndarray, np.ndarray]
-    o: tuple[np.ndarray, np.ndarray]
-    c_tilde: tuple[np.ndarray, np.ndarray]
-    c: tuple[np.ndarray, np.ndarray]
-    a: tuple[np.ndarray, np.ndarray]
-
-
-def interval_cell_step(
-    w: LSTMWeights,
-    a_prev: Pair,
-    c_prev: Pair,
-    *,
-    x_box: Pair | None = None,
-    pre_x: Pair | None = None,
-    mode: str = "fast",
-) -> IntervalState:
-    """One sound interval step; every array (B, n), pairs are ``(lo, hi)``.
-
-    The input enters either as ``x_box``, bounds of ``x⟨t⟩`` (B, n_x), fused with ``a⟨t−1⟩``
-    into one midpoint–radius product with ``W_gates`` (two matrix products per step: the
-    floor), or as ``pre_x``, bounds of ``W_x x⟨t⟩`` (B, 4 n_a) computed by the input set (the
-    exact per-row range for one-hot sets). The equations are those of the module docstring,
-    each evaluated with a monotone enclosure of :mod:`.interval.kernels`.
-    """
-    n = w.n_a
-    k = w.bias_columns.shape[1]
-    if x_box is not None:
-        z_lo = np.concatenate([a_prev[0], x_box[0]], axis=-1)
-        z_hi = np.concatenate([a_prev[1], x_box[1]], axis=-1)
-        lo, hi = K.matmul(w.W_gates_b, z_lo, z_hi, w.absW_gates_b, n_const=k, absW32=w.absW_gates_b32)
-    else:
-        Wa_b = K.matmul(w.W_a_b, a_prev[0], a_prev[1], n_const=k)
-        lo, hi = K.add_outward(*Wa_b, *pre_x)
-    gate_forget = K.sigmoid(lo[:, 0:n], hi[:, 0:n], mode)
-    gate_update = K.sigmoid(lo[:, n : 2 * n], hi[:, n : 2 * n], mode)
-    c_tilde = K.tanh(lo[:, 2 * n : 3 * n], hi[:, 2 * n : 3 * n], mode)
-    gate_output = K.sigmoid(lo[:, 3 * n :], hi[:, 3 * n :], mode)
-    cell = K.gated_sum(gate_forget, c_prev, gate_update, c_tilde)
-    a = K.mul_nonneg(*gate_output, *K.tanh(*cell, mode))
-    a = (np.maximum(a[0], -1.0), np.minimum(a[1], 1.0))  # a priori: |Γ_o tanh(c)| <= 1
-    return IntervalState(gate_forget, gate_update, gate_output, c_tilde, cell, a)
-
-
-#: Up to this many classes, softmax bounds go through the n_y² pairwise difference rows; above
-#: it through independent logit bounds (O(n_y), looser): see :func:`interval_output`.
-SOFTMAX_PAIRWISE_MAX = 256
-
-
-def interval_output(w: LSTMWeights, a: Pair, mode: str = "fast") -> Pair:
-    """Bounds of ``y = softmax(W_y a + b_y)`` over the box ``a`` (B, n_a) -> (B, n_y).
-
-    Through difference rows (DESIGN.md): ``y_k = 1 / Σ_j exp(z_j − z_k)`` with
-    ``z_j − z_k = (W_y[j] − W_y[k]) a + (b_j − b_k)`` bounded directly, each difference row
-    split exactly into two floats; far tighter than subtracting two intervals. For more than
-    :data:`SOFTMAX_PAIRWISE_MAX` classes (n_y² rows would not fit), from the logit bounds
-    (:func:`.interval.kernels.softmax_from_logits`).
-    """
-    if w.n_y > SOFTMAX_PAIRWISE_MAX:
-        z = K.matmul(w.W_y_b, *a, n_const=1)
-        return K.softmax_from_logits(*z, mode)
-    D_hi, D_lo, (bd_lo, bd_hi) = w.softmax_rows
-    d = K.add_outward(*K.matmul(D_hi, *a), *K.matmul(D_lo, *a))
-    d = K.add_outward(*d, bd_lo, bd_hi)
-    n_y = w.n_y
-    shape = a[0].shape[:-1] + (n_y, n_y)
-    return K.softmax_from_differences(d[0].reshape(shape), d[1].reshape(shape), mode)

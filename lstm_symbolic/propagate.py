@@ -1,61 +1,69 @@
 """Unrolling through time — the one place where steps are chained — and the :class:`Trace`.
 
-A *stepper* holds the state of one bounding method between steps and exposes
-``step(input_set, t) -> dict[signal, (lo, hi)]``. :func:`propagate` owns the loop, the
-input schedule and the assembly of the trace, whatever the method.
+:func:`propagate` resolves the input schedule and the initial states, builds the engine of
+the chosen method (:mod:`lstm_symbolic.methods`), and runs every layer's cell step by step:
+``cell.step(engine, x⟨t⟩, state)`` (:mod:`lstm_symbolic.cells`), then the cell's a priori
+domains are intersected in, the bounds recorded, the softmax head bounded, and the engine told
+that the step ended. Unidirectional stacks run time-major (all layers at step t, then t + 1);
+a model with a bidirectional layer runs layer by layer, each direction over the whole sequence.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from . import methods as M
+from ._validate import finite_array
 from .errors import InputError, ShapeError
-from .inputs import InputSet, Pair, as_schedule
+from .inputs import InputSet, as_schedule
 from .interval import Interval
-from .interval import kernels as K
-from .interval import rounding as R
-from .lstm import IntervalState, LSTMWeights, interval_cell_step, interval_output
+from .model import Model, as_model
 
-__all__ = ["propagate", "unroll", "Trace", "SIGNALS", "METHODS"]
+__all__ = ["propagate", "unroll", "one_step", "Trace", "Final", "SIGNALS", "METHODS"]
 
-#: Signals of a trace, in the seed's notation.
+#: Signals of an LSTM trace, in the seed's notation (other cells have their own names).
 SIGNALS = ("f", "u", "o", "c_tilde", "c", "a", "y")
-METHODS = ("interval", "symbolic")
-#: One-hot sets are stepped token by token (exact columns, then the hull) while
-#: tokens × batch stays at most this; above it, through the per-row range of W_x.
-ONEHOT_SPLIT_MAX = 4096
+METHODS = M.METHODS
 _MODES = ("fast", "rigorous")
+#: Memory budget (bytes) for the dense generator matrices of one symbolic batch chunk.
+_SYMBOLIC_MEMORY = 400 * 2**20
 
 
-@dataclass(frozen=True)
 class Trace:
     """Bounds of every signal at every step.
 
-    Each of ``f, u, o, c_tilde, c, a, y`` is an :class:`Interval` of shape (T, [B,] n);
-    index ``t-1`` of the time axis is step ``t``. ``y`` is ``None`` without an output layer.
+    ``layers``: one dict per layer, ``{signal: Interval (T, [B,] n)}`` (a bidirectional layer's
+    signals are its two directions' concatenated, forward first); ``y``: the softmax output's
+    bounds (T, [B,] n_y) or None without a head. Index ``t-1`` of the time axis is step ``t``.
+    The last layer's signals are also attributes: ``trace.f, .u, .o, .c_tilde, .c, .a`` for an
+    LSTM (None for signals the last layer's cell does not have).
     """
 
-    f: Interval
-    u: Interval
-    o: Interval
-    c_tilde: Interval
-    c: Interval
-    a: Interval
-    y: Interval | None
-    method: str
-    mode: str
+    def __init__(self, layers: Sequence[Mapping[str, Interval]], y: Interval | None, method: str, mode: str) -> None:
+        self.layers = tuple(dict(d) for d in layers)
+        self.y, self.method, self.mode = y, method, mode
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or name in ("layers", "y", "method", "mode"):
+            raise AttributeError(name)
+        if name in SIGNALS or name in self.layers[-1]:
+            return self.layers[-1].get(name)
+        raise AttributeError(f"Trace has no signal {name!r} (signals: {', '.join(self.signals())})")
 
     @property
     def steps(self) -> int:
         """Number of steps T."""
-        return self.a.shape[0]
+        return next(iter(self.layers[-1].values())).shape[0]
 
     def signals(self) -> dict[str, Interval]:
-        """The signals present, by name."""
-        return {k: getattr(self, k) for k in SIGNALS if getattr(self, k) is not None}
+        """The last layer's signals and ``y`` when present, by name."""
+        out = dict(self.layers[-1])
+        if self.y is not None:
+            out["y"] = self.y
+        return out
 
     def mean_width(self, signal: str) -> np.ndarray:
         """Mean width of ``signal`` per step (averaged over batch and units): (T,)."""
@@ -63,127 +71,62 @@ class Trace:
         return iv.width.reshape(iv.shape[0], -1).mean(axis=1)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain lists for JSON: ``{signal: {"lo": [...], "hi": [...]}, "method": ...}``."""
+        """Plain lists for JSON: ``{signal: {"lo": [...], "hi": [...]}, "method": ...}`` for the
+        last layer and ``y``, plus ``"layers"`` with every layer's signals when there are
+        several."""
         out: dict[str, Any] = {"method": self.method, "mode": self.mode, "steps": self.steps}
         for k, iv in self.signals().items():
             out[k] = {"lo": iv.lo.tolist(), "hi": iv.hi.tolist()}
+        if len(self.layers) > 1:
+            out["layers"] = [{k: {"lo": iv.lo.tolist(), "hi": iv.hi.tolist()} for k, iv in d.items()} for d in self.layers]
         return out
 
-
-class Stepper(Protocol):
-    """What a bounding method provides to the unrolling loop."""
-
-    def step(self, inputs: InputSet, t: int) -> dict[str, Pair]: ...
-
-    def margins(self, labels: np.ndarray) -> np.ndarray: ...
+    def __repr__(self) -> str:
+        return f"Trace(method={self.method!r}, steps={self.steps}, signals={list(self.signals())})"
 
 
-class IntervalStepper:
-    """State ``(a, c)`` as boxes; one :func:`~lstm_symbolic.lstm.interval_cell_step` per step.
+class Final:
+    """The engine and the last output value after an unrolled run: margins of the head on it
+    (:meth:`margins`), for certificates. Chunked runs hold one per chunk."""
 
-    The cell box is also intersected with the a priori domain ``|c⟨t⟩| <= max|c⟨0⟩| + t``
-    (gates in [0, 1], ``|c̃| <= 1``; proved in docs/proofs/domains.md), whose float bound
-    ``cap`` is advanced by one exactly-rounded-up addition per step. When gates saturate this
-    keeps the bound at the exact domain instead of a few ulps outside it.
-    """
-
-    def __init__(self, w: LSTMWeights, a0: Pair, c0: Pair, mode: str) -> None:
-        self.w, self.a, self.c, self.mode = w, a0, c0, mode
-        self.cap = float(max(np.abs(c0[0]).max(), np.abs(c0[1]).max()))
-
-    def step(self, inputs: InputSet, t: int) -> dict[str, Pair]:
-        B = self.a[0].shape[0]
-        y = None  # per-token bounds of y, when the step was split by token
-        if inputs.is_box:
-            lo, hi = inputs.box(t)
-            state = interval_cell_step(self.w, self.a, self.c, x_box=_batch(lo, hi, B), mode=self.mode)
-        elif (tokens := inputs.tokens(t)) is not None and tokens.size * B <= ONEHOT_SPLIT_MAX:
-            state, y = self._step_per_token(tokens)
-        else:
-            lo, hi = inputs.linear_bounds(self.w.W_x, t)
-            state = interval_cell_step(self.w, self.a, self.c, pre_x=_batch(lo, hi, B), mode=self.mode)
-        self.cap = float(R.add_up(self.cap, 1.0))
-        cell = (np.maximum(state.c[0], -self.cap), np.minimum(state.c[1], self.cap))
-        state = state._replace(c=cell)
-        self.a, self.c = state.a, state.c
-        out = state._asdict()
-        if self.w.W_y is not None:
-            y_box = interval_output(self.w, state.a, self.mode)
-            if y is not None:
-                y_box = (np.maximum(y_box[0], y[0]), np.minimum(y_box[1], y[1]))
-            out["y"] = y_box
-        return out
-
-    def _step_per_token(self, tokens: np.ndarray) -> tuple[IntervalState, Pair | None]:
-        """One step for each allowed token with its exact column ``W_x e_k`` (a point, not the
-        per-row min/max over all tokens, which mixes columns of different tokens), then the hull
-        over tokens: the union of the K images is inside it. K copies of the batch, one call.
-        ``y`` is bounded per token too, before the hull (returned separately; None without W_y)."""
-        B, K = self.a[0].shape[0], tokens.size
-        rep = lambda p: (np.repeat(p[0], K, axis=0), np.repeat(p[1], K, axis=0))  # noqa: E731
-        cols = np.tile(self.w.W_x[:, tokens].T, (B, 1))  # (B*K, 4 n_a), row b*K + k
-        state = interval_cell_step(self.w, rep(self.a), rep(self.c), pre_x=(cols, cols), mode=self.mode)
-        hull = lambda p: (p[0].reshape(B, K, -1).min(axis=1), p[1].reshape(B, K, -1).max(axis=1))  # noqa: E731
-        y = hull(interval_output(self.w, state.a, self.mode)) if self.w.W_y is not None else None
-        return IntervalState(*(hull(p) for p in state)), y
+    def __init__(self, parts: list[tuple[Any, Any, int]], head: Any) -> None:
+        self.parts, self.head = parts, head
 
     def margins(self, labels: np.ndarray) -> np.ndarray:
-        """Lower bounds of ``z_label − z_j`` (B, n_y) over the current ``a`` box, through the
-        exact difference rows ``W_y[label] − W_y[j]`` (``+inf`` at ``j = label``)."""
-        out = np.empty((labels.shape[0], self.w.n_y))
-        for label in np.unique(labels):
-            rows = labels == label
-            a_lo, a_hi = self.a[0][rows], self.a[1][rows]
-            D_hi, D_lo, b_lo = self.w.margin_rows(int(label))
-            lo, _ = K.add_outward(*K.matmul(D_hi, a_lo, a_hi), *K.matmul(D_lo, a_lo, a_hi))
-            out[rows] = R.step_down(lo + b_lo)
-        out[np.arange(labels.shape[0]), labels] = np.inf
-        return out
-
-
-def _batch(lo: np.ndarray, hi: np.ndarray, B: int) -> Pair:
-    return np.broadcast_to(lo, (B, lo.shape[-1])), np.broadcast_to(hi, (B, hi.shape[-1]))
-
-
-#: Memory budget (bytes) for the dense generator matrices of one symbolic batch chunk.
-_SYMBOLIC_MEMORY = 400 * 2**20
-
-
-def _unroll_chunks(w, inputs, steps, a0, c0, method, mode, max_symbols, B, chunk, progress=None) -> tuple[Trace, "ChunkedStepper"]:
-    """Symbolic propagation of a large batch, ``chunk`` entries at a time (memory), glued back
-    together. Each entry's bounds do not depend on the others; results agree with an unchunked
-    run up to float rounding (BLAS may sum a different batch size in another order)."""
-    traces, steppers = [], []
-    n_chunks = -(-B // chunk)
-    for i, start in enumerate(range(0, B, chunk)):
-        idx = slice(start, min(start + chunk, B))
-        sub_inputs = inputs.take_batch(idx) if isinstance(inputs, InputSet) else [s.take_batch(idx) for s in inputs]
-        sub_a0, sub_c0 = (_take(v, idx) for v in (a0, c0))
-        tr, st = unroll(w, sub_inputs, steps, sub_a0, sub_c0, method, mode, max_symbols, progress, (i, n_chunks))
-        traces.append(tr)
-        steppers.append(st)
-    fields = {}
-    for name in SIGNALS:
-        parts = [getattr(t, name) for t in traces]
-        fields[name] = None if parts[0] is None else Interval._unchecked(
-            np.concatenate([p.lo for p in parts], axis=1), np.concatenate([p.hi for p in parts], axis=1)
-        )
-    return Trace(**fields, method=method, mode=mode), ChunkedStepper(steppers)
-
-
-class ChunkedStepper:
-    """The final states of a chunked run; answers :meth:`margins` chunk by chunk."""
-
-    def __init__(self, steppers: list) -> None:
-        self.steppers = steppers
-
-    def margins(self, labels: np.ndarray) -> np.ndarray:
+        """Lower bounds of ``z_label − z_j`` (B, n_y) at the last step; ``+inf`` at the label."""
         out, start = [], 0
-        for st in self.steppers:
-            b = st.a.centre.shape[0] if hasattr(st.a, "centre") else st.a[0].shape[0]
-            out.append(st.margins(labels[start : start + b]))
+        for engine, a, b in self.parts:
+            out.append(engine.margins(self.head, a, labels[start : start + b]))
             start += b
         return np.concatenate(out, axis=0)
+
+
+# --- initial states and batch sizes ------------------------------------------------------------
+
+
+def _batch_size(value: Any) -> int:
+    """B for an initial state of shape (B, n); 0 when unbatched or absent."""
+    if value is None:
+        return 0
+    arr = value.lo if isinstance(value, Interval) else value
+    return int(np.shape(arr)[0]) if np.ndim(arr) == 2 else 0
+
+
+def _initial_box(value: Any, name: str, n: int, B: int) -> tuple[np.ndarray, np.ndarray]:
+    """An initial state as a box ``(lo, hi)`` (B, n): default zeros; an array or an Interval
+    of shape (n,) or (B, n), finite."""
+    if value is None:
+        z = np.zeros((B, n))
+        return z, z
+    if isinstance(value, Interval):
+        lo, hi = value.lo, value.hi
+        if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
+            raise InputError(name, "a bounded Interval", got="infinite ends")
+    else:
+        lo = hi = finite_array(value, name)
+    if np.ndim(lo) not in (1, 2) or (np.ndim(lo) == 2 and lo.shape[0] != B) or np.shape(lo)[-1] != n:
+        raise ShapeError(name, f"shape ({n},) or ({B}, {n})", got=f"shape {np.shape(lo)}")
+    return np.broadcast_to(lo, (B, n)).copy(), np.broadcast_to(hi, (B, n)).copy()
 
 
 def _take(value: Any, idx: slice) -> Any:
@@ -194,37 +137,11 @@ def _take(value: Any, idx: slice) -> Any:
     return np.asarray(value)[idx]
 
 
-def _batch_size(value: Any) -> int:
-    """B for an initial state of shape (B, n_a); 0 when unbatched or absent."""
-    arr = value.lo if isinstance(value, Interval) else value
-    return int(np.shape(arr)[0]) if arr is not None and np.ndim(arr) == 2 else 0
-
-
-def _initial_box(value: Any, name: str, n_a: int, B: int) -> Pair:
-    if value is None:
-        z = np.zeros((B, n_a))
-        return z, z
-    iv = value if isinstance(value, Interval) else None
-    if iv is None:
-        try:
-            arr = np.array(value, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise InputError(name, "an array or an Interval", got=type(value).__name__) from exc
-        if not np.isfinite(arr).all():
-            raise InputError(name, "finite values", got="NaN or inf entries")
-        lo = hi = arr
-    else:
-        lo, hi = iv.lo, iv.hi
-        if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
-            raise InputError(name, "a bounded Interval", got="infinite ends")
-    try:
-        return np.broadcast_to(lo, (B, n_a)).copy(), np.broadcast_to(hi, (B, n_a)).copy()
-    except ValueError as exc:
-        raise ShapeError(name, f"shape ({n_a},) or ({B}, {n_a})", got=f"shape {np.shape(lo)}") from exc
+# --- the public entry points ---------------------------------------------------------------------
 
 
 def propagate(
-    w: LSTMWeights,
+    w: Any,
     inputs: InputSet | Sequence[InputSet],
     steps: int | None = None,
     a0: Any = None,
@@ -234,17 +151,18 @@ def propagate(
     max_symbols: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Trace:
-    """Bound every signal of the LSTM ``w`` at every step, for every input sequence in ``inputs``.
+    """Bound every signal of the model ``w`` at every step, for every input sequence in ``inputs``.
 
+    ``w``: an :class:`~lstm_symbolic.LSTMWeights` or a :class:`~lstm_symbolic.model.Model`.
     ``inputs``: one input set used at every step (then ``steps=T`` is required), a sequence of
     T sets, or one set whose arrays carry the time axis. ``a0``, ``c0``: arrays or Intervals of
-    shape (n_a,) or (B, n_a); default zeros. ``method``: ``"interval"`` (sound interval
-    arithmetic) or ``"symbolic"`` (affine forms: keeps the relations between signals).
+    shape (n_a,) or (B, n_a); default zeros. ``method``: one of :data:`METHODS` —
+    ``"interval"`` (sound interval arithmetic), ``"symbolic"`` (affine forms: keeps the
+    relations between signals), ``"best"`` (every method, sharing bounds node by node).
     ``mode``: ``"fast"`` (numpy's elementary functions widened by a tested ulp budget) or
-    ``"rigorous"`` (no trust in any libm). ``max_symbols`` (symbolic only): how many noise
-    symbols are carried between steps (default :data:`~lstm_symbolic.symbolic.MAX_SYMBOLS`);
-    fewer is faster and looser (order reduction boxes the lightest ones). ``progress``: called
-    as ``progress(done, total)`` after each step of the unrolling loop (``total`` counts the
+    ``"rigorous"`` (no trust in any libm). ``max_symbols`` (symbolic, best): how many noise
+    symbols are carried between steps; fewer is faster and looser. ``progress``: called as
+    ``progress(done, total)`` after each step of the unrolling loop (``total`` counts the
     steps of every batch chunk), e.g. to draw a progress bar.
 
     Returns a :class:`Trace` whose Intervals have shape (T, [B,] n), B present when any input
@@ -256,7 +174,7 @@ def propagate(
 
 
 def unroll(
-    w: LSTMWeights,
+    w: Any,
     inputs: InputSet | Sequence[InputSet],
     steps: int | None = None,
     a0: Any = None,
@@ -265,67 +183,248 @@ def unroll(
     mode: str = "fast",
     max_symbols: int | None = None,
     progress: Callable[[int, int], None] | None = None,
-    _chunk: tuple[int, int] = (0, 1),
-) -> tuple[Trace, Stepper]:
-    """:func:`propagate`, also returning the stepper in its final state (for margins)."""
-    if not isinstance(w, LSTMWeights):
-        raise InputError("w", "an LSTMWeights", got=type(w).__name__)
-    if method not in METHODS:
+) -> tuple[Trace, Final]:
+    """:func:`propagate`, also returning the :class:`Final` state (for margins)."""
+    try:
+        model = as_model(w)
+    except InputError:
+        raise InputError("w", "an LSTMWeights or a Model", got=type(w).__name__) from None
+    if not isinstance(method, str) or method not in METHODS:
         raise InputError("method", f"one of {METHODS}", got=method)
-    if mode not in _MODES:
+    if not isinstance(mode, str) or mode not in _MODES:
         raise InputError("mode", f"one of {_MODES}", got=mode)
-    if max_symbols is not None and (isinstance(max_symbols, bool) or not isinstance(max_symbols, (int, np.integer)) or max_symbols < 1):
-        raise InputError("max_symbols", "a positive integer", got=max_symbols)
-    schedule, B_in = as_schedule(inputs, steps, w.n_x)
+    options: dict[str, Any] = {}
+    if max_symbols is not None:
+        if isinstance(max_symbols, bool) or not isinstance(max_symbols, (int, np.integer)) or max_symbols < 1:
+            raise InputError("max_symbols", "a positive integer", got=max_symbols)
+        if method == "interval":
+            raise InputError("max_symbols", "a symbolic or best run (the interval method has no symbols)", got=max_symbols)
+        options["max_symbols"] = int(max_symbols)
+    schedule, B_in = as_schedule(inputs, steps, model.n_x)
     B_init = max(_batch_size(a0), _batch_size(c0))
-    if method == "symbolic":
-        from .symbolic import MAX_SYMBOLS
-
-        k_max = max_symbols or MAX_SYMBOLS
-        from . import lstm as L
-
-        n_y = w.n_y or 0
-        rows_y = n_y**2 if n_y <= L.SOFTMAX_PAIRWISE_MAX else n_y
-        per_sample = 8 * (k_max + 8 * w.n_a + w.n_x) * max(4 * w.n_a, rows_y, 1)
-        chunk = max(1, _SYMBOLIC_MEMORY // per_sample)
-        B_total = B_in or B_init or 1
-        if B_total > chunk:
-            return _unroll_chunks(w, inputs, steps, a0, c0, method, mode, max_symbols, B_total, chunk, progress)
     if B_in is not None and B_init and B_init != B_in:
-        raise ShapeError("a0", f"batch size {B_in} like the inputs", got=B_init)
+        raise ShapeError("a0" if _batch_size(a0) else "c0", f"batch size {B_in} like the inputs", got=B_init)
+    for name, v in (("a0", a0), ("c0", c0)):
+        if B_init and _batch_size(v) not in (0, B_init):
+            raise ShapeError(name, f"batch size {B_init} like the other initial state", got=_batch_size(v))
     batched = B_in is not None or bool(B_init)
     B = B_in or B_init or 1
-    a_box = _initial_box(a0, "a0", w.n_a, B)
-    c_box = _initial_box(c0, "c0", w.n_a, B)
-    stepper: Stepper
-    if method == "interval":
-        stepper = IntervalStepper(w, a_box, c_box, mode)
-    else:
-        from .symbolic import MAX_SYMBOLS, SymbolicStepper
-
-        stepper = SymbolicStepper(w, a_box, c_box, mode, max_symbols or MAX_SYMBOLS)
+    chunk = _chunk_size(method, model, options)
     T = len(schedule)
-    chunk_index, n_chunks = _chunk
-    store: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    for t, (inputs_t, index) in enumerate(schedule):
-        for name, (lo, hi) in stepper.step(inputs_t, index).items():
-            if name not in store:  # written in place: no stacking copies at the end
-                store[name] = (np.empty((T,) + lo.shape), np.empty((T,) + hi.shape))
-            store[name][0][t] = lo
-            store[name][1][t] = hi
-        if progress is not None:
-            progress(chunk_index * T + t + 1, n_chunks * T)
-    fields: dict[str, Interval | None] = {}
-    for name in SIGNALS:
-        if name not in store:
-            fields[name] = None
-            continue
-        lo, hi = store[name]
-        with np.errstate(invalid="ignore"):
-            ok = bool(np.min(hi - lo) >= 0)  # False on NaN too
-        if not ok:  # fail closed
-            raise FloatingPointError(f"internal error: invalid bound for {name}; please report this model")
-        if not batched:
-            lo, hi = lo[:, 0], hi[:, 0]
-        fields[name] = Interval._unchecked(lo, hi)
-    return Trace(**fields, method=method, mode=mode), stepper
+    parts: list[tuple[Any, Any, int]] = []
+    traces = []
+    starts = list(range(0, B, chunk)) if chunk < B else [0]
+    for ci, start in enumerate(starts):
+        idx = slice(start, min(start + chunk, B))
+        b = idx.stop - idx.start
+        sub_sched = schedule if len(starts) == 1 else [(s.take_batch(idx), i) for s, i in schedule]
+        sub_a0, sub_c0 = (a0, c0) if len(starts) == 1 else (_take(a0, idx), _take(c0, idx))
+
+        def tick(t: int, ci: int = ci) -> None:
+            if progress is not None:
+                progress(ci * T + t, len(starts) * T)
+
+        engine = M.make(method, model, b, mode, **options)
+        layers, y, a_last = _run(engine, model, sub_sched, sub_a0, sub_c0, b, tick)
+        traces.append((layers, y))
+        parts.append((engine, a_last, b))
+    return _assemble(traces, batched, method, mode), Final(parts, model.head)
+
+
+def one_step(w: Any, inputs: InputSet, state: Mapping[str, tuple[np.ndarray, np.ndarray]], method: str = "symbolic", mode: str = "fast") -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Bounds of every signal after one step of a single-cell model from the state box
+    ``state`` (``{"a": (lo, hi), "c": (lo, hi)}`` for an LSTM, arrays (B, n)) with ``x`` in
+    ``inputs`` (index 0 of its time axis): the image of a box under one sound step, what
+    all-horizon invariants are proved with. The a priori domains used are those of step 1
+    from that box."""
+    model = as_model(w)
+    if len(model.layers) != 1 or model.layers[0].reverse is not None:
+        raise InputError("w", "a model with one unidirectional layer")
+    cell = model.layers[0].cell
+    B = next(iter(state.values()))[0].shape[0]
+    engine = M.make(method, model, B, mode)
+    values = {k: engine.initial(*state[k]) for k in cell.state}
+    sig = _step_cell(engine, cell, engine.input(inputs, 0), values, 1, state)
+    return {k: engine.bounds(v) for k, v in sig.items()}
+
+
+def _chunk_size(method: str, model: Model, options: dict[str, Any]) -> int:
+    """Batch entries per run: bounded by :data:`_SYMBOLIC_MEMORY` for the methods that carry
+    dense generator matrices, unbounded otherwise."""
+    if method == "interval":
+        return 2**62
+    from .methods.zonotope import ZonotopeEngine
+
+    return max(1, _SYMBOLIC_MEMORY // ZonotopeEngine.memory_per_sample(model, options.get("max_symbols")))
+
+
+# --- the loop ------------------------------------------------------------------------------------
+
+
+class _Recorder:
+    """Bounds per layer and signal, written in place into (T, B, n) arrays."""
+
+    def __init__(self, n_layers: int, T: int) -> None:
+        self.T = T
+        self.store: list[dict[str, tuple[np.ndarray, np.ndarray]]] = [dict() for _ in range(n_layers)]
+
+    def put(self, layer: int, name: str, t: int, lo: np.ndarray, hi: np.ndarray, cols: slice | None = None) -> None:
+        d = self.store[layer]
+        if name not in d:
+            n = lo.shape[-1] if cols is None else None
+            assert n is not None, "the first write of a signal sets its width"
+            d[name] = (np.empty((self.T,) + lo.shape), np.empty((self.T,) + hi.shape))
+        if cols is None:
+            d[name][0][t], d[name][1][t] = lo, hi
+        else:
+            d[name][0][t][:, cols], d[name][1][t][:, cols] = lo, hi
+
+
+def _state_init(cell: Any, a0: Any, c0: Any, B: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    given = {"a": a0, "c": c0}
+    out = {}
+    for name in cell.state:
+        out[name] = _initial_box(given.get(name), f"{name}0", cell.n_hidden, B)
+    for name, v in given.items():
+        if name not in cell.state and v is not None:
+            raise InputError(f"{name}0", f"None (a {cell.kind} cell has no state {name!r})", got="an initial state")
+    return out
+
+
+def _cells_initial(model: Model, a0: Any, c0: Any, B: int) -> list[dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """Initial state boxes per cell (layer order, forward then reverse). ``a0``/``c0`` apply
+    to a single-cell model; a model with several cells takes a sequence of them (one per cell)
+    or None."""
+    cells = [c for layer in model.layers for c in ((layer.cell,) if layer.reverse is None else (layer.cell, layer.reverse))]
+    if len(cells) == 1:
+        return [_state_init(cells[0], a0, c0, B)]
+    out = []
+    for name, v in (("a0", a0), ("c0", c0)):
+        if v is not None and (not isinstance(v, (list, tuple)) or len(v) != len(cells)):
+            raise InputError(name, f"a list of {len(cells)} initial states (one per cell, layer order, forward first) or None")
+    for i, cell in enumerate(cells):
+        out.append(_state_init(cell, None if a0 is None else a0[i], None if c0 is None else c0[i], B))
+    return out
+
+
+def _step_cell(engine: Any, cell: Any, x: Any, state: dict[str, Any], t: int, init: Mapping[str, Any]) -> dict[str, Any]:
+    """One step of ``cell``: the equations, then the a priori domains intersected in."""
+    sig = cell.step(engine, x, state)
+    for name, (lo, hi) in cell.a_priori(t, init).items():
+        if name in sig:
+            engine.refine(sig[name], lo, hi)
+    return sig
+
+
+def _run(engine: Any, model: Model, schedule: list, a0: Any, c0: Any, B: int, tick: Callable[[int], None]) -> tuple[list, Any, Any]:
+    inits = _cells_initial(model, a0, c0, B)
+    T = len(schedule)
+    rec = _Recorder(len(model.layers), T)
+    y_store: tuple[np.ndarray, np.ndarray] | None = None
+    if not any(layer.bidirectional for layer in model.layers):
+        states = [{k: engine.initial(*box) for k, box in init.items()} for init in inits]
+        for t, (x_set, index) in enumerate(schedule):
+            x = engine.input(x_set, index)
+            for l, layer in enumerate(model.layers):
+                sig = _step_cell(engine, layer.cell, x, states[l], t + 1, inits[l])
+                for name in layer.cell.signals:
+                    rec.put(l, name, t, *engine.bounds(sig[name]))
+                states[l] = {k: sig[k] for k in layer.cell.state}
+                x = sig["a"]
+            if model.head is not None:
+                y = engine.softmax(model.head, x)
+                if y_store is None:
+                    y_store = (np.empty((T,) + y[0].shape), np.empty((T,) + y[1].shape))
+                y_store[0][t], y_store[1][t] = y
+            states = engine.end_step(states)
+            tick(t + 1)
+        return rec.store, y_store, states[-1]["a"]
+    return _run_layer_major(engine, model, schedule, inits, rec, tick)
+
+
+def _run_layer_major(engine: Any, model: Model, schedule: list, inits: list, rec: _Recorder, tick: Callable[[int], None]) -> tuple[list, Any, Any]:
+    """Layer by layer over the whole sequence (bidirectional layers). Values kept for a later
+    step are stored as values by persistent engines and as bounds otherwise (then re-entered
+    as boxes: the relation to earlier steps is given up there, never soundness)."""
+    T = len(schedule)
+    keep = (lambda v: v) if engine.persistent else (lambda v: engine.bounds(v))
+    restore = (lambda k: k) if engine.persistent else (lambda k: engine.initial(*k))
+    xs: list[Any] = [None] * T  # inputs of the current layer, per step (None: the input set)
+    cell_index = 0
+    for l, layer in enumerate(model.layers):
+        directions = [(layer.cell, range(T), slice(0, layer.cell.n_hidden))]
+        if layer.reverse is not None:
+            n = layer.cell.n_hidden
+            directions.append((layer.reverse, range(T - 1, -1, -1), slice(n, n + layer.reverse.n_hidden)))
+        outs: list[list[Any]] = []
+        for cell, order, cols in directions:
+            init = inits[cell_index]
+            cell_index += 1
+            state = {k: engine.initial(*box) for k, box in init.items()}
+            out: list[Any] = [None] * T
+            for count, t in enumerate(order, start=1):
+                x = engine.input(*schedule[t]) if xs[t] is None else restore(xs[t])
+                sig = _step_cell(engine, cell, x, state, count, init)
+                for name in cell.signals:
+                    lo, hi = engine.bounds(sig[name])
+                    if layer.reverse is None:
+                        rec.put(l, name, t, lo, hi)
+                    else:
+                        _put_wide(rec, l, name, t, lo, hi, cols, layer.n_out, len(cell.signals))
+                out[t] = keep(sig["a"])
+                state = engine.end_step([{k: sig[k] for k in cell.state}])[0]
+            outs.append(out)
+        if layer.reverse is None:
+            xs = outs[0]
+        else:
+            xs = [keep(engine.concat([restore(outs[0][t]), restore(outs[1][t])])) for t in range(T)]
+        tick(int(T * (l + 1) / len(model.layers)))
+    y_store = None
+    a_last = restore(xs[T - 1])
+    if model.head is not None:
+        for t in range(T):
+            y = engine.softmax(model.head, restore(xs[t]))
+            if y_store is None:
+                y_store = (np.empty((T,) + y[0].shape), np.empty((T,) + y[1].shape))
+            y_store[0][t], y_store[1][t] = y
+    return rec.store, y_store, a_last
+
+
+def _put_wide(rec: _Recorder, l: int, name: str, t: int, lo: np.ndarray, hi: np.ndarray, cols: slice, width: int, _n: int) -> None:
+    """Record one direction's bounds into the columns ``cols`` of a bidirectional layer's
+    signal of ``width`` units."""
+    d = rec.store[l]
+    if name not in d:
+        shape = (rec.T,) + lo.shape[:-1] + (width,)
+        d[name] = (np.full(shape, -np.inf), np.full(shape, np.inf))
+    d[name][0][t][..., cols], d[name][1][t][..., cols] = lo, hi
+
+
+def _assemble(traces: list, batched: bool, method: str, mode: str) -> Trace:
+    """One :class:`Trace` from the chunks (glued along the batch axis), with the fail-closed
+    check that every bound is ordered and NaN-free."""
+    n_layers = len(traces[0][0])
+    layers = []
+    for l in range(n_layers):
+        d = {}
+        for name in traces[0][0][l]:
+            lo = np.concatenate([tr[0][l][name][0] for tr in traces], axis=1)
+            hi = np.concatenate([tr[0][l][name][1] for tr in traces], axis=1)
+            d[name] = _checked(lo, hi, name, batched)
+        layers.append(d)
+    y = None
+    if traces[0][1] is not None:
+        lo = np.concatenate([tr[1][0] for tr in traces], axis=1)
+        hi = np.concatenate([tr[1][1] for tr in traces], axis=1)
+        y = _checked(lo, hi, "y", batched)
+    return Trace(layers, y, method, mode)
+
+
+def _checked(lo: np.ndarray, hi: np.ndarray, name: str, batched: bool) -> Interval:
+    with np.errstate(invalid="ignore"):
+        ok = bool(np.min(hi - lo) >= 0) if lo.size else True  # False on NaN too
+    if not ok:  # fail closed
+        raise FloatingPointError(f"internal error: invalid bound for {name}; please report this model")
+    if not batched:
+        lo, hi = lo[:, 0], hi[:, 0]
+    return Interval._unchecked(lo, hi)

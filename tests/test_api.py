@@ -3,6 +3,7 @@ bad input (a ValueError subclass naming the argument)."""
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import numpy as np
@@ -59,8 +60,10 @@ def test_symbolic_never_looser_than_interval(seed: int) -> None:
 
 
 def test_symbolic_batch_chunking_is_sound_and_agrees(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Chunks are independent, so results agree up to float rounding (BLAS may block a
-    different batch size differently) — and each is sound on its own."""
+    """Chunks are independent, so results agree up to rounding — and each is sound on its own.
+    The interval engine beside the zonotope computes radius products in float32 (relative
+    rounding 2^-24 per term, covered by its proven slack) and BLAS blocks a different batch size
+    differently, so two sound runs differ by up to ~n·2^-24 relative, not only float64 ulps."""
     w = model()
     xs = np.random.default_rng(0).normal(size=(6, 5, 2))
     ball = ls.LinfBall(xs, 0.05)
@@ -72,7 +75,8 @@ def test_symbolic_batch_chunking_is_sound_and_agrees(monkeypatch: pytest.MonkeyP
     for name, iv in full.signals().items():
         ch = chunked.signals()[name]
         assert ch.lo.shape == iv.lo.shape
-        assert np.abs(ch.lo - iv.lo).max() <= 1e-12 and np.abs(ch.hi - iv.hi).max() <= 1e-12, name
+        tol = 1e-6 * max(1.0, float(np.abs(iv.lo).max()), float(np.abs(iv.hi).max()))
+        assert np.abs(ch.lo - iv.lo).max() <= tol and np.abs(ch.hi - iv.hi).max() <= tol, name
         vals = getattr(run, name).reshape(6, 200, 5, -1)
         assert ch.contains(vals.transpose(1, 0, 2, 3)).all(), name
 
@@ -110,7 +114,7 @@ def test_from_torch_keeps_an_inexact_bias_sum_exactly() -> None:
     w2 = ls.LSTMWeights.from_torch(sd)
     b, r = w2.bias_exact("f")
     assert np.all(r == 2.0**-60) and np.array_equal(b, sd["bias_ih_l0"][3:6])  # torch order i, f, g, o
-    lo, hi = w2.bias_bounds
+    lo, hi = w2.to_model().layers[0].cell.gates.bias_bounds
     assert (lo < hi).all()  # the exact bias lies strictly inside
 
 
@@ -205,7 +209,7 @@ def test_large_vocabulary_softmax_path_is_sound(method: str, monkeypatch: pytest
     (O(n_y) instead of n_y² rows): sound against exact trajectories, looser than pairwise."""
     from lstm_symbolic.testing import assert_sound
 
-    L = sys.modules["lstm_symbolic.lstm"]
+    L = importlib.import_module("lstm_symbolic.methods.interval")
     w = model(n_a=4, n_x=2, n_y=12, seed=3)
     ball = ls.LinfBall(np.random.default_rng(2).normal(size=(5, 2)), 0.05)
     pairwise = ls.propagate(w, ball, method=method)
@@ -244,7 +248,7 @@ def test_one_hot_token_split_is_sound_and_tighter(method: str, monkeypatch: pyte
     w = model(n_a=3, n_x=4, n_y=3, seed=8)
     sets = [ls.OneHot(4), ls.OneHot(4, [1, 3]), ls.OneHot(4)]
     split = ls.propagate(w, sets, method=method)
-    monkeypatch.setattr(P, "ONEHOT_SPLIT_MAX", 0)
+    monkeypatch.setattr(importlib.import_module("lstm_symbolic.methods.interval"), "ONEHOT_SPLIT_MAX", 0)
     per_row = ls.propagate(w, sets, method=method)
     for name, iv in split.signals().items():
         other = per_row.signals()[name]

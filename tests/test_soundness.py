@@ -535,12 +535,12 @@ def test_tightness_reports_attained_and_loose_bounds() -> None:
 def test_symbolic_order_reduction_stays_sound(monkeypatch: pytest.MonkeyPatch, cap: int) -> None:
     """Order reduction (dropping small noise symbols into per-unit boxes) only triggers past
     MAX_SYMBOLS, which the random cases rarely reach; force it with a tiny cap."""
-    from lstm_symbolic.symbolic import stepper
+    import importlib
 
-    init = stepper.SymbolicStepper.__init__
-    if "max_symbols" not in init.__code__.co_varnames:
-        pytest.fail("SymbolicStepper no longer takes max_symbols: update this test")
-    monkeypatch.setattr(init, "__defaults__", (cap,))
+    Z = importlib.import_module("lstm_symbolic.methods.zonotope")
+    if not hasattr(Z, "MAX_SYMBOLS"):
+        pytest.fail("methods.zonotope.MAX_SYMBOLS is gone: update this test")
+    monkeypatch.setattr(Z, "MAX_SYMBOLS", max(cap, 1))
     rng = np.random.default_rng(17 + cap)
     w = make_model(rng, 4, 2, 3, "medium")
     ball = ls.LinfBall(rng.normal(size=(12, 2, 2)), 0.3)

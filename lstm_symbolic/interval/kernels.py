@@ -24,6 +24,8 @@ __all__ = [
     "mul",
     "mul_nonneg",
     "gated_sum",
+    "mix",
+    "within",
     "matmul",
     "midrad",
     "exp",
@@ -217,6 +219,35 @@ def gated_sum(
         hi += R.gated_sum_error(p_hi, q_hi)
     if not (np.isfinite(lo.sum()) and np.isfinite(hi.sum())):  # overflow: the careful way
         lo, hi = add(*mul_nonneg(*g1, *v1), *mul_nonneg(*g2, *v2))
+    return lo, hi
+
+
+def mix(z: Pair, n: Pair, h: Pair) -> Pair:
+    """``(1 − z)·n + z·h`` for a gate ``z ⊆ [0, 1]`` (GRU's update), elementwise.
+
+    Written ``n + z (h − n)``: for fixed ``z`` the value increases in ``n`` (weight ``1 − z >= 0``)
+    and in ``h`` (weight ``z >= 0``), and it is linear in ``z``; so its minimum over the box is
+    ``min_{z ∈ {z.lo, z.hi}} n.lo + z (h.lo − n.lo)`` and its maximum the mirror — the exact
+    range, each of the three roundings (difference, product, sum) stepped outward once. It
+    also lies in the hull of ``n`` and ``h`` (a convex combination), which is intersected in.
+    """
+    with np.errstate(invalid="ignore", over="ignore"):
+        d_lo = R.step_down(h[0] - n[0])
+        d_hi = R.step_up(h[1] - n[1])
+        lo = np.minimum(R.step_down(n[0] + R.step_down(z[0] * d_lo)), R.step_down(n[0] + R.step_down(z[1] * d_lo)))
+        hi = np.maximum(R.step_up(n[1] + R.step_up(z[0] * d_hi)), R.step_up(n[1] + R.step_up(z[1] * d_hi)))
+    lo = np.maximum(np.where(np.isnan(lo), -_INF, lo), np.minimum(n[0], h[0]))
+    hi = np.minimum(np.where(np.isnan(hi), _INF, hi), np.maximum(n[1], h[1]))
+    return lo, hi
+
+
+def within(v: Pair, bound: Pair) -> Pair:
+    """``v`` intersected with an a priori ``bound`` known to contain the same quantity (exact:
+    no rounding). Callers guarantee both are sound, so the result is never empty for exact
+    values; a float-level crossing would mean one of them is unsound and is reported."""
+    lo, hi = np.maximum(v[0], bound[0]), np.minimum(v[1], bound[1])
+    if (lo > hi).any():
+        raise AssertionError("disjoint enclosures of one quantity: a bound is unsound")
     return lo, hi
 
 

@@ -1,6 +1,6 @@
-"""Symbolic propagation: affine forms (zonotopes) over shared noise symbols."""
+"""Affine forms (zonotopes) over shared noise symbols: the kernel of the ``symbolic`` method
+(:mod:`lstm_symbolic.methods.zonotope`)."""
 
 from .affine import AffineForm
-from .stepper import MAX_SYMBOLS, SymbolicStepper
 
-__all__ = ["AffineForm", "SymbolicStepper", "MAX_SYMBOLS"]
+__all__ = ["AffineForm"]

@@ -1,0 +1,78 @@
+"""Bounding methods, one module each, behind one registry.
+
+A method is an engine (:mod:`.base`) that implements the cells' algebra on its own values.
+:func:`make` builds the engine for a method name; :data:`METHODS` lists the names. Adding a
+method is one module plus one line in :data:`_REGISTRY`.
+
+- ``interval`` (:mod:`.interval`): boxes through every operation;
+- ``symbolic`` (:mod:`.zonotope` with :mod:`.interval` alongside, :mod:`.product`): affine
+  forms over shared noise symbols;
+- ``best``: every method in lockstep, sharing bounds node by node.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from ..errors import InputError
+from .base import Engine
+
+__all__ = ["METHODS", "make", "Engine"]
+
+
+def _interval(model: Any, batch: int, mode: str, **options: Any) -> Engine:
+    from .interval import IntervalEngine
+
+    _no_options("interval", options)
+    return IntervalEngine(model, batch, mode)
+
+
+def _symbolic(model: Any, batch: int, mode: str, max_symbols: int | None = None, **options: Any) -> Engine:
+    from .interval import IntervalEngine
+    from .product import ProductEngine
+    from .zonotope import ZonotopeEngine
+
+    _no_options("symbolic", options)
+    return ProductEngine(
+        [ZonotopeEngine(model, batch, mode, max_symbols), IntervalEngine(model, batch, mode)],
+        "symbolic",
+        independent=[IntervalEngine(model, batch, mode)],
+    )
+
+
+def _best(model: Any, batch: int, mode: str, max_symbols: int | None = None, **options: Any) -> Engine:
+    from .interval import IntervalEngine
+    from .product import ProductEngine
+    from .zonotope import ZonotopeEngine
+
+    _no_options("best", options)
+    return ProductEngine(
+        [IntervalEngine(model, batch, mode), ZonotopeEngine(model, batch, mode, max_symbols)],
+        "best",
+        independent=[IntervalEngine(model, batch, mode)],
+    )
+
+
+#: Method name -> factory ``(model, batch, mode, **options) -> Engine``.
+_REGISTRY: dict[str, Callable[..., Engine]] = {
+    "interval": _interval,
+    "symbolic": _symbolic,
+    "best": _best,
+}
+
+#: The method names, in the order of increasing cost.
+METHODS = tuple(_REGISTRY)
+
+
+def _no_options(method: str, options: dict[str, Any]) -> None:
+    if options:
+        raise InputError(next(iter(options)), f"an option of method {method!r}", got="not one")
+
+
+def make(method: str, model: Any, batch: int, mode: str = "fast", **options: Any) -> Engine:
+    """The engine of ``method`` for ``model`` and a batch of ``batch``, or :class:`InputError`
+    naming ``method``."""
+    factory = _REGISTRY.get(method) if isinstance(method, str) else None
+    if factory is None:
+        raise InputError("method", f"one of {METHODS}", got=method)
+    return factory(model, batch, mode, **options)
