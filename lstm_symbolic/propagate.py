@@ -150,6 +150,8 @@ def propagate(
     mode: str = "fast",
     max_symbols: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    window: int | None = None,
+    optimise: int | None = None,
 ) -> Trace:
     """Bound every signal of the model ``w`` at every step, for every input sequence in ``inputs``.
 
@@ -161,7 +163,10 @@ def propagate(
     relations between signals), ``"best"`` (every method, sharing bounds node by node).
     ``mode``: ``"fast"`` (numpy's elementary functions widened by a tested ulp budget) or
     ``"rigorous"`` (no trust in any libm). ``max_symbols`` (symbolic, best): how many noise
-    symbols are carried between steps; fewer is faster and looser. ``progress``: called as
+    symbols are carried between steps; fewer is faster and looser. ``window`` (linear, best):
+    how many steps a backward pass goes back (default: unlimited for small models, shortened
+    for large ones); ``optimise`` (linear, best): slope-optimisation iterations for the last
+    step's bounds (α-CROWN style; default 0). ``progress``: called as
     ``progress(done, total)`` after each step of the unrolling loop (``total`` counts the
     steps of every batch chunk), e.g. to draw a progress bar.
 
@@ -169,7 +174,7 @@ def propagate(
     set or initial state is batched. Every interval contains the exact real-number value of its
     signal for every admissible input sequence (see docs/soundness.md).
     """
-    trace, _ = unroll(w, inputs, steps, a0, c0, method, mode, max_symbols, progress)
+    trace, _ = unroll(w, inputs, steps, a0, c0, method, mode, max_symbols, progress, window=window, optimise=optimise)
     return trace
 
 
@@ -183,6 +188,8 @@ def unroll(
     mode: str = "fast",
     max_symbols: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    window: int | None = None,
+    optimise: int | None = None,
 ) -> tuple[Trace, Final]:
     """:func:`propagate`, also returning the :class:`Final` state (for margins)."""
     try:
@@ -200,6 +207,14 @@ def unroll(
         if method == "interval":
             raise InputError("max_symbols", "a symbolic or best run (the interval method has no symbols)", got=max_symbols)
         options["max_symbols"] = int(max_symbols)
+    for name, value in (("window", window), ("optimise", optimise)):
+        if value is None:
+            continue
+        if method not in ("linear", "best"):
+            raise InputError(name, "a linear or best run (a backward-pass option)", got=value)
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < (1 if name == "window" else 0):
+            raise InputError(name, "a positive integer" if name == "window" else "a non-negative integer", got=value)
+        options[name] = int(value)
     schedule, B_in = as_schedule(inputs, steps, model.n_x)
     B_init = max(_batch_size(a0), _batch_size(c0))
     if B_in is not None and B_init and B_init != B_in:
@@ -251,7 +266,7 @@ def one_step(w: Any, inputs: InputSet, state: Mapping[str, tuple[np.ndarray, np.
 def _chunk_size(method: str, model: Model, options: dict[str, Any]) -> int:
     """Batch entries per run: bounded by :data:`_SYMBOLIC_MEMORY` for the methods that carry
     dense generator matrices, unbounded otherwise."""
-    if method == "interval":
+    if method in ("interval", "linear"):
         return 2**62
     from .methods.zonotope import ZonotopeEngine
 
@@ -327,8 +342,9 @@ def _run(engine: Any, model: Model, schedule: list, a0: Any, c0: Any, B: int, ti
             x = engine.input(x_set, index)
             for l, layer in enumerate(model.layers):
                 sig = _step_cell(engine, layer.cell, x, states[l], t + 1, inits[l])
+                last = t == T - 1 and l == len(model.layers) - 1
                 for name in layer.cell.signals:
-                    rec.put(l, name, t, *engine.bounds(sig[name]))
+                    rec.put(l, name, t, *(engine.final_bounds(sig[name]) if last else engine.bounds(sig[name])))
                 states[l] = {k: sig[k] for k in layer.cell.state}
                 x = sig["a"]
             if model.head is not None:

@@ -217,7 +217,7 @@ def run_case(case: Case, samples: int, n_targets: int) -> None:
     search_and_verify(w, inputs, kw, a0, c0, trace, case.T, np.random.default_rng(case.seed + 1), n_targets)
 
 
-METHODS = ("interval", "symbolic")
+METHODS = ("interval", "symbolic", "linear", "best")
 DEFAULT_CASES = [c for m in METHODS for c in cases(54, seed=11 + METHODS.index(m), horizons=(1, 6, 20, 50), method=m)]
 DEFAULT_CASES += cases(18, seed=31, horizons=(1, 6, 20), mode="rigorous")
 SLOW_CASES = [c for m in METHODS for c in cases(144, seed=12 + 7 * METHODS.index(m), horizons=(1, 10, 30, 50, 80), method=m)]

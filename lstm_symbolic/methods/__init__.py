@@ -40,23 +40,36 @@ def _symbolic(model: Any, batch: int, mode: str, max_symbols: int | None = None,
     )
 
 
-def _best(model: Any, batch: int, mode: str, max_symbols: int | None = None, **options: Any) -> Engine:
+def _best(model: Any, batch: int, mode: str, max_symbols: int | None = None, window: int | None = None,
+          optimise: int | None = None, **options: Any) -> Engine:
     from .interval import IntervalEngine
+    from .linear import LinearEngine
     from .product import ProductEngine
     from .zonotope import ZonotopeEngine
 
     _no_options("best", options)
     return ProductEngine(
-        [IntervalEngine(model, batch, mode), ZonotopeEngine(model, batch, mode, max_symbols)],
+        [IntervalEngine(model, batch, mode), ZonotopeEngine(model, batch, mode, max_symbols), LinearEngine(model, batch, mode, window, optimise)],
         "best",
         independent=[IntervalEngine(model, batch, mode)],
     )
+
+
+def _linear(model: Any, batch: int, mode: str, window: int | None = None, optimise: int | None = None, **options: Any) -> Engine:
+    from .interval import IntervalEngine
+    from .linear import LinearEngine
+    from .product import ProductEngine
+
+    _no_options("linear", options)
+    return ProductEngine([LinearEngine(model, batch, mode, window, optimise), IntervalEngine(model, batch, mode)], "linear",
+                         independent=[IntervalEngine(model, batch, mode)])
 
 
 #: Method name -> factory ``(model, batch, mode, **options) -> Engine``.
 _REGISTRY: dict[str, Callable[..., Engine]] = {
     "interval": _interval,
     "symbolic": _symbolic,
+    "linear": _linear,
     "best": _best,
 }
 

@@ -7,6 +7,8 @@ plus the few calls the unrolling loop of :mod:`lstm_symbolic.propagate` makes:
 - ``initial(lo, hi)``: a value for an initial state box (B, n);
 - ``input(x_set, t)``: a value for ``x⟨t⟩`` ranging over an input set;
 - ``bounds(v)``: sound ``(lo, hi)`` arrays (B, n) of a value;
+- ``final_bounds(v)``: bounds of a value at the last step, where a method may spend more
+  (optimised slopes); by default ``bounds(v)``;
 - ``refine(v, lo, hi)``: tighten a value's bounds with other sound bounds of the same
   quantity (an a priori domain, another method's bounds);
 - ``softmax(head, a)``: bounds of ``y = softmax(W_y a + b_y)``, (B, n_y);
@@ -126,6 +128,9 @@ class Engine:
 
     def refine(self, v: Any, lo: Any, hi: Any) -> None:
         raise NotImplementedError
+
+    def final_bounds(self, v: Any) -> Pair:
+        return self.bounds(v)
 
     def softmax(self, head: Any, a: Any) -> Pair:
         raise NotImplementedError

@@ -95,6 +95,14 @@ class ProductEngine(Engine):
     def bounds(self, v: PV) -> Pair:
         return self._share(v)
 
+    def final_bounds(self, v: PV) -> Pair:
+        self._share(v)
+        for e, p, r in zip(self.engines, v.parts, self.refined):
+            if r and type(e).final_bounds is not Engine.final_bounds:
+                e.final_bounds(p)
+        v.shared = False
+        return self._share(v)
+
     def refine(self, v: PV, lo: Any, hi: Any) -> None:
         for e, p in zip(self.engines, v.parts):  # a priori domains: every component
             e.refine(p, lo, hi)

@@ -25,6 +25,35 @@ class Linear1(NamedTuple):
     error: np.ndarray
 
 
+class Lines1(NamedTuple):
+    """Two lines around ``f`` on the given bounds, for every ``x`` in them::
+
+        lower_slope·x + lower_offset  <=  f(x)  <=  upper_slope·x + upper_offset
+
+    Arrays of one shape; slopes >= 0 (``f`` increasing); offsets already rounded the safe way
+    (a line may be ``-inf``/``+inf`` offset where no sound line was found: then it says
+    nothing, and its slope is 0)."""
+
+    lower_slope: np.ndarray
+    lower_offset: np.ndarray
+    upper_slope: np.ndarray
+    upper_offset: np.ndarray
+
+
+class Lines2(NamedTuple):
+    """Two planes around ``g(x, y)`` on the given box::
+
+        lower_x·x + lower_y·y + lower_offset  <=  g(x, y)  <=  upper_x·x + upper_y·y + upper_offset
+    """
+
+    lower_x: np.ndarray
+    lower_y: np.ndarray
+    lower_offset: np.ndarray
+    upper_x: np.ndarray
+    upper_y: np.ndarray
+    upper_offset: np.ndarray
+
+
 class Linear2(NamedTuple):
     """``g(x, y) ∈ slope_x·x + slope_y·y + offset + [−error, error]`` on the given box."""
 
@@ -64,36 +93,89 @@ class SShaped:
     derivative: Callable[[np.ndarray, str], Pair]  # bounds (lo, hi) of f'(x), pointwise
     inverse_derivative: Callable[[np.ndarray], np.ndarray]  # float x >= 0 with f'(x) ≈ λ
     peak: float  # f'(0), the maximum of f'
+    approx: Callable[[np.ndarray], np.ndarray] = np.tanh  # plain float f (search directions only)
 
     def relax(self, lo: np.ndarray, hi: np.ndarray, mode: str = "fast") -> Linear1:
         """Linear enclosure of ``f`` on ``[lo, hi]`` (arrays, finite)."""
+        slope, g_min, g_max = self._best(lo, hi, mode)
+        offset, error = K.midrad(g_min, g_max)
+        return Linear1(slope, offset, error)
+
+    def _best(self, lo: np.ndarray, hi: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The slope (DeepZ or the secant) whose residual ``g = f − λx`` has the smaller range
+        on ``[lo, hi]``, and that range ``(g_min, g_max)``, sound."""
         f_lo_l, f_hi_l = self.value(lo, lo, mode)
         f_lo_u, f_hi_u = self.value(hi, hi, mode)
         ends = (lo, hi, f_lo_l, f_hi_l, f_lo_u, f_hi_u)
-
-        deepz = np.maximum(np.minimum(self.derivative(lo, mode)[0], self.derivative(hi, mode)[0]), 0.0)
-        best_off, best_err = self._residual(deepz, ends, mode, stationary=False)
-        best_slope = deepz
-
-        with np.errstate(invalid="ignore", divide="ignore"):
-            secant = (0.5 * (f_lo_u + f_hi_u) - 0.5 * (f_lo_l + f_hi_l)) / (hi - lo)
+        slope = self._deepz(lo, hi, mode)
+        g_min, g_max = self._range(slope, ends, mode, stationary=False)
         wide = (hi - lo) > 0
         if wide.any():
-            secant = np.where(wide & np.isfinite(secant), np.clip(secant, 0.0, self.peak), deepz)
-            off, err = self._residual(secant, ends, mode, stationary=True)
-            better = err < best_err
-            best_slope = np.where(better, secant, best_slope)
-            best_off = np.where(better, off, best_off)
-            best_err = np.where(better, err, best_err)
-        return Linear1(best_slope, best_off, best_err)
+            secant = np.where(wide, self._secant(ends), slope)
+            s_min, s_max = self._range(secant, ends, mode, stationary=True)
+            with np.errstate(invalid="ignore"):
+                better = (s_max - s_min) < (g_max - g_min)
+            slope = np.where(better, secant, slope)
+            g_min, g_max = np.where(better, s_min, g_min), np.where(better, s_max, g_max)
+        return slope, g_min, g_max
 
-    def _residual(self, lam: np.ndarray, ends: tuple, mode: str, stationary: bool) -> Pair:
-        """Sound ``(mid, rad)`` of ``g = f − λx`` on ``[l, u]``; ``rad = inf`` where unverified."""
+    def _deepz(self, lo: np.ndarray, hi: np.ndarray, mode: str) -> np.ndarray:
+        """A slope at most ``min f'`` on ``[lo, hi]`` (``f'`` is unimodal: its minimum is at an
+        end), so ``f − λx`` is monotone there and its ends bound it."""
+        return np.maximum(np.minimum(self.derivative(lo, mode)[0], self.derivative(hi, mode)[0]), 0.0)
+
+    def _secant(self, ends: tuple) -> np.ndarray:
+        """The chord slope (float, clipped to ``[0, peak]``; ``0`` on points)."""
+        lo, hi, f_lo_l, f_hi_l, f_lo_u, f_hi_u = ends
+        with np.errstate(invalid="ignore", divide="ignore"):
+            secant = (0.5 * (f_lo_u + f_hi_u) - 0.5 * (f_lo_l + f_hi_l)) / (hi - lo)
+        return np.where((hi - lo > 0) & np.isfinite(secant), np.clip(secant, 0.0, self.peak), 0.0)
+
+    def lines(
+        self,
+        lo: np.ndarray,
+        hi: np.ndarray,
+        mode: str = "fast",
+        lower_slope: np.ndarray | None = None,
+        upper_slope: np.ndarray | None = None,
+    ) -> Lines1:
+        """A lower and an upper line of ``f`` on ``[lo, hi]`` (finite arrays; slopes may carry
+        more axes than the bounds, e.g. one slope per row of a backward pass).
+
+        For *any* slopes the lines are sound: the offsets are the sound minimum and maximum of
+        ``g = f − λx`` on ``[lo, hi]`` (see the class docstring) — which is what lets callers
+        optimise the slopes freely (α-CROWN). Given no slopes, both lines take the slope of
+        :meth:`relax` (the smaller residual range of DeepZ and the secant; measured as tight as
+        choosing each line's slope by area among the chord and the tangents at the ends and the
+        midpoint, at a fifth of the cost) with the residual's minimum and maximum as offsets.
+        """
+        if lower_slope is None and upper_slope is None:
+            slope, g_min, g_max = self._best(lo, hi, mode)
+            return Lines1(slope, g_min, slope, g_max)
+        f_lo_l, f_hi_l = self.value(lo, lo, mode)
+        f_lo_u, f_hi_u = self.value(hi, hi, mode)
+        ends = (lo, hi, f_lo_l, f_hi_l, f_lo_u, f_hi_u)
+        default = None
+        out = []
+        for which, given in ((0, lower_slope), (1, upper_slope)):
+            if given is None:
+                if default is None:
+                    default = self._best(lo, hi, mode)
+                out.append((default[0], default[1 + which]))
+                continue
+            lam = np.clip(np.where(np.isfinite(given), given, 0.0), 0.0, self.peak)
+            out.append((lam, self._range(lam, ends, mode, stationary=True)[which]))
+        (ls_, lo_), (us_, uo_) = out
+        return Lines1(ls_, lo_, us_, uo_)
+
+    def _range(self, lam: np.ndarray, ends: tuple, mode: str, stationary: bool) -> Pair:
+        """Sound ``(min, max)`` of ``g = f − λx`` on ``[l, u]``; ``(−inf, +inf)`` where a
+        stationary point could not be verified."""
         lo, hi, f_lo_l, f_hi_l, f_lo_u, f_hi_u = ends
         # g(x) = f(x) − λx at the ends: two roundings (product, difference), two outward steps
         g_min = np.minimum(_down(f_lo_l - _up(lam * lo)), _down(f_lo_u - _up(lam * hi)))
         g_max = np.maximum(_up(f_hi_l - _down(lam * lo)), _up(f_hi_u - _down(lam * hi)))
-        bad = np.zeros(lo.shape, dtype=bool)
+        bad = np.zeros(np.broadcast_shapes(lo.shape, np.shape(lam)), dtype=bool)
         if stationary:
             inner = (lam > 0) & (lam < self.peak)
             with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
@@ -120,8 +202,31 @@ class SShaped:
                 else:
                     g_c = _down(_down(f_lo_c - _up(lam * centre)) - spread)
                     g_min = np.where(touches & ok, np.minimum(g_min, g_c), g_min)
-        offset, error = K.midrad(g_min, g_max)
-        return offset, np.where(bad, np.inf, error)
+        return np.where(bad, -np.inf, g_min), np.where(bad, np.inf, g_max)
+
+    def touch_point(self, lam: np.ndarray, lo: np.ndarray, hi: np.ndarray, upper: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Where the line of slope ``λ`` touches ``f`` on ``[lo, hi]`` and its offset there: the
+        maximiser (upper line) or minimiser (lower line) ``x*`` of ``g(x) = f(x) − λx`` and
+        ``g(x*)``, in plain float — a search direction for optimising slopes, never part of a
+        bound (:meth:`lines` gives the sound offsets). ``∂ offset/∂λ = −x*`` (envelope
+        theorem). The candidates are the ends and the stationary point ``±x_λ`` (``+`` for the
+        maximum, ``−`` for the minimum)."""
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            inner = (lam > 0) & (lam < self.peak)
+            xs = self.inverse_derivative(np.where(inner, lam, 0.5 * self.peak))
+            xs = np.where(inner & np.isfinite(xs), xs, 0.0)
+            xs = np.clip(xs if upper else -xs, lo, hi)
+            f = self.approx
+            g_lo, g_hi, g_s = f(lo) - lam * lo, f(hi) - lam * hi, f(xs) - lam * xs
+        if upper:
+            x = np.where(g_lo >= g_hi, lo, hi)
+            g = np.maximum(g_lo, g_hi)
+            take = g_s > g
+        else:
+            x = np.where(g_lo <= g_hi, lo, hi)
+            g = np.minimum(g_lo, g_hi)
+            take = g_s < g
+        return np.where(take, xs, x), np.where(take, g_s, g)
 
     def bounds(self, lo: np.ndarray, hi: np.ndarray, mode: str = "fast") -> Pair:
         """The interval enclosure of ``f([lo, hi])``."""

@@ -27,4 +27,4 @@ def sigmoid_inverse_derivative(lam: np.ndarray) -> np.ndarray:
     return 2.0 * np.arctanh(np.sqrt(1.0 - 4.0 * lam))
 
 
-SIGMOID = SShaped("sigmoid", K.sigmoid, sigmoid_derivative, sigmoid_inverse_derivative, 0.25)
+SIGMOID = SShaped("sigmoid", K.sigmoid, sigmoid_derivative, sigmoid_inverse_derivative, 0.25, K._libm_sigmoid)

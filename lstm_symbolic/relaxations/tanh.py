@@ -28,4 +28,4 @@ def tanh_inverse_derivative(lam: np.ndarray) -> np.ndarray:
     return np.arctanh(np.sqrt(1.0 - lam))
 
 
-TANH = SShaped("tanh", K.tanh, tanh_derivative, tanh_inverse_derivative, 1.0)
+TANH = SShaped("tanh", K.tanh, tanh_derivative, tanh_inverse_derivative, 1.0, np.tanh)
