@@ -90,6 +90,15 @@ def _element(v: Any, name: str, index: tuple[int, ...]) -> float:
 
 
 def _from_object(arr: np.ndarray, name: str) -> np.ndarray:
+    flat_in = arr.reshape(-1)
+    types = set(map(type, flat_in))
+    if types <= {float, np.float64, int}:  # plain Python numbers: check the large ints, then one cast
+        if int in types:
+            big = [type(v) is int and not -_EXACT_INT <= v <= _EXACT_INT for v in flat_in]
+            for k in np.flatnonzero(big):
+                index = tuple(int(i) for i in np.unravel_index(k, arr.shape)) if arr.ndim else ()
+                _int_to_float(flat_in[k], name, index)
+        return arr.astype(np.float64)
     out = np.empty(arr.shape, dtype=np.float64)
     flat = out.reshape(-1)
     for k, v in enumerate(arr.reshape(-1)):
@@ -140,6 +149,8 @@ def _torch_to_numpy(t: Any, name: str) -> np.ndarray:
 def real_array(value: Any, name: str) -> np.ndarray:
     """``value`` as a new float64 array holding exactly the given numbers (NaN and ±inf kept),
     or :class:`InputError` naming ``name`` (see the module docstring for what is refused)."""
+    if type(value) is float:
+        return np.array(value)
     if hasattr(value, "detach") and hasattr(value, "is_complex"):
         arr = _torch_to_numpy(value, name)
     elif isinstance(value, (np.ndarray, np.generic)) or (hasattr(value, "__array__") and not isinstance(value, (list, tuple))):

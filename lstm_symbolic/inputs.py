@@ -257,6 +257,14 @@ class LinfBall(Box):
 class OneHot(InputSet):
     """``x⟨t⟩`` is one of the basis vectors ``e_k`` for ``k`` in ``allowed`` (default: all).
 
+    ``allowed``: integer token indices in [0, n_x) (integral floats such as ``2.0`` count), or a
+    boolean mask of length ``n_x`` (True = allowed) — a mask is never read as the indices 0 and
+    1. Fractional, non-numeric or out-of-range entries raise :class:`InputError` naming
+    ``allowed``; ``n_x`` is at most :data:`MAX_VOCABULARY`.
+
+    >>> OneHot(3, [True, False, True]).allowed
+    array([0, 2])
+
     The exact range of ``W x`` is ``[min_k W[:, k], max_k W[:, k]]`` row by row — each row
     reaches its own extreme, but no looser than that.
     """
@@ -364,7 +372,7 @@ def as_schedule(inputs: InputSet | Sequence[InputSet], steps: int | None, n_x: i
     """Resolve ``propagate``'s ``inputs``/``steps`` into one (set, time index) per step and the
     batch size. Raises :class:`InputError` naming ``inputs`` or ``steps``."""
     if steps is not None and (isinstance(steps, (bool, np.bool_)) or not isinstance(steps, (int, np.integer)) or not 1 <= steps <= MAX_STEPS):
-        raise InputError("steps", f"a positive integer number of steps, at most {MAX_STEPS:_} (for every t: ls.invariant)", got=steps)
+        raise InputError("steps", f"a positive integer number of steps, at most {MAX_STEPS:,} (for every t: ls.invariant)", got=steps)
     if isinstance(inputs, InputSet):
         sets = [inputs]
         if inputs.steps is None or inputs.steps == 1:

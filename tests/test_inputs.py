@@ -96,7 +96,7 @@ def test_bad_vocabulary_size(n_x) -> None:
 
 @pytest.mark.parametrize("steps", [10**20, MAX_STEPS + 1, np.uint64(2**64 - 1), 0, -3, 2.0, True])
 def test_bad_steps(steps) -> None:
-    with pytest.raises(InputError, match="^steps: .*at most 10_000_000"):  # not OverflowError
+    with pytest.raises(InputError, match="^steps: .*at most 10,000,000"):  # not OverflowError
         ls.propagate(model(), ls.OneHot(2), steps=steps)
 
 
