@@ -26,6 +26,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .errors import InputError
+from .inputs import MAX_STEPS
 
 __all__ = ["main", "parse_input_spec", "load_model_arg", "Progress"]
 
@@ -44,57 +45,43 @@ class _Parser(argparse.ArgumentParser):
 
 class Progress:
     """A tiny progress bar on stderr: drawn only when stderr is a terminal and the work has
-    already taken ``delay`` seconds (so short runs and pipes never see it)."""
+    already taken ``delay`` seconds (so short runs, pipes and CI logs never see it), redrawn at
+    most every ``interval`` seconds. :meth:`update` has the signature of ``ls.propagate``'s
+    ``progress`` callback, ``(done, total)``; the bar never touches the input sets, so it
+    cannot change a result. (Built in rather than tqdm: thirty lines, no dependency.)"""
 
-    def __init__(self, total: int, label: str, delay: float = 0.5, stream: Any = None) -> None:
-        self.total, self.label, self.delay = max(int(total), 1), label, delay
+    def __init__(self, total: int, label: str, delay: float = 0.5, stream: Any = None, interval: float = 0.1) -> None:
+        self.total, self.label, self.delay, self.interval = max(int(total), 1), label, delay, interval
         self.stream = stream if stream is not None else sys.stderr
         self.enabled = bool(getattr(self.stream, "isatty", lambda: False)())
         self.start = time.perf_counter()
+        self.last_draw = -float("inf")
         self.done = 0
         self.drawn = False
 
+    def update(self, done: int, total: int | None = None) -> None:
+        """``done`` of ``total`` units finished (``total`` may grow, e.g. chunked runs)."""
+        if total is not None:
+            self.total = max(int(total), 1)
+        self.done = min(int(done), self.total)
+        if not self.enabled:
+            return
+        now = time.perf_counter()
+        if now - self.start < self.delay or (now - self.last_draw < self.interval and self.done < self.total):
+            return
+        width = 30
+        full = width * self.done // self.total
+        self.stream.write(f"\r{self.label} [{'#' * full}{'.' * (width - full)}] {self.done}/{self.total}  {now - self.start:.1f} s")
+        self.stream.flush()
+        self.last_draw, self.drawn = now, True
+
     def tick(self, n: int = 1) -> None:
-        self.done = min(self.done + n, self.total)
-        if self.enabled and time.perf_counter() - self.start >= self.delay:
-            width = 30
-            full = width * self.done // self.total
-            elapsed = time.perf_counter() - self.start
-            self.stream.write(f"\r{self.label} [{'#' * full}{'.' * (width - full)}] {self.done}/{self.total}  {elapsed:.1f} s")
-            self.stream.flush()
-            self.drawn = True
+        self.update(self.done + n)
 
     def close(self) -> None:
         if self.drawn:
             self.stream.write("\r" + " " * (len(self.label) + 60) + "\r")
             self.stream.flush()
-
-
-def _ticking_schedule(inputs: Any, steps: int, progress: Progress) -> list[Any]:
-    """The same input sets, one per step, each ticking ``progress`` when the stepper asks it
-    for its bounds (the steppers only call ``box``/``linear_bounds``)."""
-    from .inputs import InputSet
-
-    class _Ticking(InputSet):
-        def __init__(self, base: Any, t: int) -> None:
-            self.base, self.t = base, t
-            self.n_x, self.batch, self.is_box, self.steps = base.n_x, base.batch, base.is_box, None
-
-        def box(self, _t: int) -> Any:
-            progress.tick()
-            return self.base.box(self.t)
-
-        def linear_bounds(self, W: np.ndarray, _t: int) -> Any:
-            progress.tick()
-            return self.base.linear_bounds(W, self.t)
-
-        def tokens(self, _t: int) -> Any:
-            tokens = self.base.tokens(self.t)
-            if tokens is not None:  # a token-by-token step asks for no bounds: tick here
-                progress.tick()
-            return tokens
-
-    return [_Ticking(inputs, t) for t in range(steps)]
 
 
 # --- models and option parsing --------------------------------------------------------------------
@@ -155,16 +142,17 @@ def _text_onehot(text: str, vocab: list[str] | None, n_x: int, option: str) -> n
     return np.eye(n_x)[idx]
 
 
-def parse_input_spec(spec: str, n_x: int, vocab: list[str] | None = None, steps: int | None = None) -> tuple[Any, int, str]:
+def parse_input_spec(spec: str, n_x: int, vocab: list[str] | None = None, steps: int | None = None,
+                     batch_first: bool = False) -> tuple[Any, int, str]:
     """Parse ``--input`` into ``(input set, steps, description)``.
 
     - ``onehot`` — every one-hot vector at each step; ``onehot:TOKENS`` — only the listed
       tokens: a comma list of indices, or of symbols when the model has a vocabulary
       (``onehot:t,h,e``; a comma itself by its index);
     - ``linf:EPS`` — the L∞ ball of radius EPS around 0; ``linf:EPS:CENTER.npy`` — around a
-      centre of shape (n_x,), (T, n_x) or (T, B, n_x); ``linf:EPS:text=…`` — around the one-hot
-      encoding of a text (models with a vocabulary);
-    - ``box:LO:HI`` — each a number (every coordinate) or a ``.npy`` file ((n_x,) or (T, n_x)).
+      centre of shape (n_x,), (T, n_x) or (T, B, n_x) — (B, T, n_x) with ``batch_first``;
+      ``linf:EPS:text=…`` — around the one-hot encoding of a text (models with a vocabulary);
+    - ``box:LO:HI`` — each a number (every coordinate) or a ``.npy`` file, shaped like a centre.
 
     ``steps`` is required unless the set carries a time axis, and must then agree with it.
     """
@@ -196,9 +184,8 @@ def parse_input_spec(spec: str, n_x: int, vocab: list[str] | None = None, steps:
                 center, where = _text_onehot(center_text[5:], vocab, n_x, opt), f"the text {center_text[5:]!r}"
             else:
                 center, where = _npy(center_text, opt), center_text
-            if center.dtype.kind not in "fiu":
-                raise InputError(opt, "a numeric CENTER array", got=str(center.dtype))
-            inputs, desc = LinfBall(center.astype(np.float64), eps), f"L∞ ball of radius {eps:g} around {where}"
+            inputs = LinfBall(center, eps, batch_first=batch_first)  # validates: no complex, bool, rounded ints
+            desc = f"L∞ ball of radius {eps:g} around {where}"
         elif kind == "box":
             parts = rest.split(":")
             if len(parts) != 2 or not all(parts):
@@ -206,10 +193,10 @@ def parse_input_spec(spec: str, n_x: int, vocab: list[str] | None = None, steps:
             ends = []
             for text in parts:
                 if text.endswith(".npy"):
-                    ends.append(_npy(text, opt).astype(np.float64))
+                    ends.append(_npy(text, opt))
                 else:
                     ends.append(np.full(n_x, _float(text, opt, "box:LO:HI with finite numbers or .npy files")))
-            inputs, desc = Box(ends[0], ends[1]), f"box [{parts[0]}, {parts[1]}]"
+            inputs, desc = Box(ends[0], ends[1], batch_first=batch_first), f"box [{parts[0]}, {parts[1]}]"
         else:
             raise InputError(opt, "onehot[:TOKENS], linf:EPS[:CENTER.npy] or box:LO:HI", got=repr(spec))
     except InputError as exc:
@@ -220,34 +207,55 @@ def parse_input_spec(spec: str, n_x: int, vocab: list[str] | None = None, steps:
         raise InputError(opt, f"inputs of size n_x = {n_x} (the model's)", got=f"size {inputs.n_x}")
     if inputs.steps is not None and inputs.steps > 1:
         if steps is not None and steps != inputs.steps:
-            raise InputError("--steps", f"{inputs.steps} (the time axis of the input) or omitted", got=steps)
+            axis = "axis 1 of the array, as --batch-first says" if batch_first else \
+                "axis 0 of the array, time first; pass --batch-first for (B, T, n_x)"
+            raise InputError("--steps", f"{inputs.steps} (the time axis of the input: {axis}) or omitted", got=steps)
         steps = inputs.steps
     if steps is None:
         raise InputError("--steps", "a positive integer T (required unless the input has a time axis)")
-    if steps < 1:
-        raise InputError("--steps", "a positive integer", got=steps)
+    if not 1 <= steps <= MAX_STEPS:
+        raise InputError("--steps", f"a positive integer, at most {MAX_STEPS:,}", got=steps)
     return inputs, steps, desc
 
 
-def _positive_int(text: str) -> int:
+def _int_in(text: str, low: int, high: int, what: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {value}")
     return value
+
+
+#: ``demo --samples``: random sequences for the sampled column, all in memory at once.
+MAX_SAMPLES = 100_000
+
+
+def _samples_arg(text: str) -> int:
+    return _int_in(text, 1, MAX_SAMPLES, f"a positive integer, at most {MAX_SAMPLES:,}")
+
+
+def _steps_arg(text: str) -> int:
+    return _int_in(text, 1, MAX_STEPS, f"a positive integer number of steps, at most {MAX_STEPS:,}")
+
+
+def _digits_arg(text: str) -> int:
+    from .report import MAX_DIGITS
+
+    return _int_in(text, 0, MAX_DIGITS, f"an integer from 0 to {MAX_DIGITS}")
 
 
 def _signals_arg(text: str) -> list[str]:
     from .report import SIGNAL_LABELS
 
     aliases = {"f": "f", "u": "u", "o": "o", "c_tilde": "c_tilde", "ct": "c_tilde", "c": "c", "a": "a", "y": "y"}
-    out = []
+    out: list[str] = []
     for item in text.split(","):
         if item.strip() not in aliases:
             raise argparse.ArgumentTypeError(f"expected a comma list of {', '.join(SIGNAL_LABELS)}, got {item!r}")
-        out.append(aliases[item.strip()])
+        if aliases[item.strip()] not in out:  # a signal asked twice is shown once, in first-asked order
+            out.append(aliases[item.strip()])
     return out
 
 
@@ -303,19 +311,19 @@ def _cmd_bounds(args: argparse.Namespace) -> int:
 
     model = load_model_arg(args.model)
     w = model.weights
-    inputs, steps, desc = parse_input_spec(args.input, w.n_x, model.vocab, args.steps)
+    inputs, steps, desc = parse_input_spec(args.input, w.n_x, model.vocab, args.steps, args.batch_first)
+    if args.signals and "y" in args.signals and w.n_y is None:
+        raise InputError("--signals", "y only for a model with an output layer (W_y, b_y)")
     progress = Progress(steps, f"{args.method} bounds")
-    schedule = _ticking_schedule(inputs, steps, progress) if progress.enabled else inputs
     start = time.perf_counter()
-    try:
-        trace = propagate(w, schedule, steps=steps, method=args.method, mode=args.mode)
+    try:  # propagate reports once per unrolled step (every batch chunk included)
+        trace = propagate(w, inputs, steps=steps, method=args.method, mode=args.mode, progress=progress.update)
     finally:
         progress.close()
     elapsed = time.perf_counter() - start
     names = [n for n in (args.signals or list(R.SIGNAL_LABELS)) if getattr(trace, n) is not None]
-    if args.signals and "y" in args.signals and trace.y is None:
-        raise InputError("--signals", "y only for a model with an output layer (W_y, b_y)")
     summaries = [R.SignalSummary(n, [R.summarize(getattr(trace, n), args.method)]) for n in names]
+    classes = _class_names(model) if "y" in names else None
     n_y = "none" if w.n_y is None else str(w.n_y)
     head = [
         f"model: {model.source}: n_x = {w.n_x}, n_a = {w.n_a}, n_y = {n_y}",
@@ -336,43 +344,69 @@ def _cmd_bounds(args: argparse.Namespace) -> int:
         data["signals"] = {k: v for k, v in data["signals"].items() if k in names}
         json.dump(R._jsonable(data), sys.stdout, ensure_ascii=False)
         sys.stdout.write("\n")
-    elif args.format == "markdown":
-        sys.stdout.write("# Bounds\n\n" + "".join(f"- {h}\n" for h in head) + "\n")
-        sys.stdout.write("Each cell: `[min lo, max hi]` across units, rounded outward; then the mean width.\n\n")
-        sys.stdout.write(R.render_markdown(summaries, args.digits))
     else:
-        sys.stdout.write("\n".join(head) + "\neach cell: [min lo, max hi] across units, rounded outward, then the mean width\n\n")
-        sys.stdout.write(R.render_text(summaries, args.digits))
+        per_class = "; y: one row per class" if "y" in names else ""
+        blocks = []
+        for s in summaries:
+            if s.name == "y":
+                table = R.class_rows(trace.y, args.method, classes)
+                blocks.append(R.render_classes_markdown(table, args.digits) if args.format == "markdown"
+                              else R.render_classes_text(table, args.digits))
+            else:
+                blocks.append(R.render_markdown([s], args.digits) if args.format == "markdown" else R.render_text([s], args.digits))
+        if args.format == "markdown":
+            sys.stdout.write("# Bounds\n\n" + "".join(f"- {h}\n" for h in head) + "\n")
+            sys.stdout.write(f"Each cell: `[min lo, max hi]` across units, rounded outward; then the mean width{per_class}.\n\n")
+            sys.stdout.write("\n".join(blocks))
+        else:
+            sys.stdout.write("\n".join(head) + f"\neach cell: [min lo, max hi] across units, rounded outward, then the mean width{per_class}\n\n")
+            sys.stdout.write("\n".join(blocks))
     if args.plot:
         print(_plot(summaries, Path(args.plot), f"{args.method} bounds, {desc}"), file=sys.stderr)
     return 0
 
 
+def _class_names(model: Any) -> list[str] | None:
+    """The vocabulary's symbols as class names, when the output layer predicts the vocabulary."""
+    vocab, n_y = model.vocab, model.weights.n_y
+    return list(vocab) if vocab is not None and n_y == len(vocab) else None
+
+
 # --- certify ---------------------------------------------------------------------------------------
+
+
+def _layout_hint(batch_first: bool) -> str:
+    return "batch first, as --batch-first says" if batch_first else "time first; pass --batch-first for (B, T, …)"
 
 
 def _load_batch(path: str, n_x: int, batch_first: bool) -> tuple[np.ndarray, bool]:
     """``--inputs``: floats (T, n_x) / (T, B, n_x), or token indices (T,) / (T, B) one-hot
-    encoded; ``batch_first`` swaps the first two axes (B, T, …). Returns ``(xs, batched)``."""
+    encoded; ``batch_first`` swaps the first two axes (B, T, …). Returns ``(xs, batched)``,
+    time-major."""
+    from ._validate import finite_array
+
     X = _npy(path, "--inputs")
     if X.dtype.kind in "iu":
         if X.ndim not in (1, 2):
-            raise InputError("--inputs", "token indices of shape (T,) or (T, B)", got=f"shape {X.shape}")
+            shapes = "(B, T)" if batch_first else "(T, B)"
+            raise InputError("--inputs", f"token indices of shape (T,) or {shapes} ({_layout_hint(batch_first)})", got=f"shape {X.shape}")
         if X.size and (X.min() < 0 or X.max() >= n_x):
             raise InputError("--inputs", f"token indices in [0, {n_x})", got=f"range [{X.min()}, {X.max()}]")
         if batch_first and X.ndim == 2:
             X = X.T
         X = np.eye(n_x)[X]
     elif X.dtype.kind == "f":
-        X = X.astype(np.float64)
+        X = finite_array(X, "--inputs")  # float16/32/64 exactly; wider floats only when exact
         if batch_first and X.ndim == 3:
             X = X.transpose(1, 0, 2)
     else:
         raise InputError("--inputs", "a float or integer array", got=str(X.dtype))
     if X.ndim not in (2, 3) or X.shape[-1] != n_x or 0 in X.shape:
-        raise InputError("--inputs", f"shape (T, {n_x}) or (T, B, {n_x}) (or token indices (T,) / (T, B))", got=f"shape {X.shape}")
-    if not np.isfinite(X).all():
-        raise InputError("--inputs", "finite values", got="NaN or inf entries")
+        batched = f"(B, T, {n_x})" if batch_first else f"(T, B, {n_x})"
+        tokens = "(B, T)" if batch_first else "(T, B)"
+        given = X.transpose(1, 0, 2).shape if batch_first and X.ndim == 3 else X.shape
+        raise InputError("--inputs", f"shape (T, {n_x}) or {batched} (or token indices (T,) / {tokens}; {_layout_hint(batch_first)})",
+                         got=f"shape {given}")
     return X, X.ndim == 3
 
 
@@ -403,7 +437,8 @@ def _cmd_certify(args: argparse.Namespace) -> int:
         if lab.size == 1:
             lab = np.repeat(lab, B)
         if lab.shape != (B,):
-            raise InputError("--labels", f"one label per sample ({B})", got=f"{lab.size} labels")
+            raise InputError("--labels", f"one label per sample ({B}: the batch axis of --inputs, {_layout_hint(args.batch_first)})",
+                             got=f"{lab.size} labels")
         if lab.min() < 0 or lab.max() >= w.n_y:
             raise InputError("--labels", f"class indices in [0, {w.n_y})", got=f"range [{lab.min()}, {lab.max()}]")
         labels = lab.astype(np.int64)
@@ -416,7 +451,7 @@ def _cmd_certify(args: argparse.Namespace) -> int:
             cert = certify(w, xs[:, s : s + chunk], eps, labels[s : s + chunk], method=args.method, mode=args.mode)
             certified[s : s + chunk] = cert.certified
             margins[s : s + chunk] = cert.margins
-            progress.tick(min(chunk, B - s))
+            progress.update(min(s + chunk, B))
     finally:
         progress.close()
     elapsed = time.perf_counter() - start
@@ -424,7 +459,7 @@ def _cmd_certify(args: argparse.Namespace) -> int:
     rival = np.where(np.isinf(margins), np.nan, margins)
     rival_idx = [int(np.nanargmin(r)) if np.isfinite(r).any() else -1 for r in rival]
 
-    vocab = model.vocab if model.vocab is not None and w.n_y == len(model.vocab) else None
+    vocab = _class_names(model)
 
     def show(k: int) -> str:
         """A class index, with its symbol when the output layer predicts the vocabulary."""
@@ -485,17 +520,17 @@ def _parser() -> argparse.ArgumentParser:
                        description="Bound the built-in character LSTM (n_x = 30, n_a = 16, trained on the Gettysburg "
                        "Address) over every one-hot sequence of length --steps: a priori vs interval vs symbolic, the "
                        "all-horizon invariant; writes report.md, bounds.json and bounds.png (matplotlib) to --out.")
-    d.add_argument("--steps", type=_positive_int, default=8, help="sequence length T (default 8)")
+    d.add_argument("--steps", type=_steps_arg, default=8, help="sequence length T (default 8)")
     d.add_argument("--out", default="lstm_symbolic_demo", help="output directory (default ./lstm_symbolic_demo/)")
     d.add_argument("--no-plot", action="store_true", help="do not write the PNG plot")
-    d.add_argument("--samples", type=_positive_int, default=2000, help="random sequences for the sampled column (default 2000)")
+    d.add_argument("--samples", type=_samples_arg, default=2000, help="random sequences for the sampled column (default 2000)")
     d.set_defaults(func=_cmd_demo)
 
     b = sub.add_parser("bounds", help="bounds of every signal of a model over an input set",
                        description="Bounds of Γ_f, Γ_u, Γ_o, c̃, c, a, y at every step for every input sequence in the set.")
     b.add_argument("model", metavar="MODEL", help="model file: .npz (seed or PyTorch naming), .pt/.pth (PyTorch state_dict), "
                    ".onnx; or 'demo' for the built-in model")
-    b.add_argument("--steps", type=_positive_int, default=None, help="number of steps T (default: the input's time axis)")
+    b.add_argument("--steps", type=_steps_arg, default=None, help="number of steps T (default: the input's time axis)")
     b.add_argument("--input", required=True, metavar="SPEC",
                    help="onehot[:TOKENS] | linf:EPS[:CENTER.npy|:text=TEXT] | box:LO:HI (LO, HI numbers or .npy)")
     b.add_argument("--method", choices=("interval", "symbolic"), default="symbolic", help="default symbolic")
@@ -503,8 +538,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="fast: numpy exp/tanh widened by a tested ulp budget; rigorous: no libm trusted")
     b.add_argument("--format", choices=("table", "json", "markdown"), default="table")
     b.add_argument("--signals", type=_signals_arg, default=None, help="comma list among f,u,o,c_tilde,c,a,y (default all)")
-    b.add_argument("--digits", type=_positive_int, default=4, help="decimals in tables (rounded outward; default 4)")
+    b.add_argument("--digits", type=_digits_arg, default=4, help="decimals in tables, 0 to 50 (rounded outward; default 4)")
     b.add_argument("--plot", metavar="PNG", default=None, help="also write a plot (needs matplotlib)")
+    b.add_argument("--batch-first", action="store_true", help="CENTER / LO / HI .npy arrays are (B, T, n_x) instead of (T, B, n_x)")
     b.set_defaults(func=_cmd_bounds)
 
     c = sub.add_parser("certify", help="prove argmax y⟨T⟩ = label on L∞ balls around a batch of inputs",

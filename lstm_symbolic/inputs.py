@@ -11,11 +11,18 @@ matrix product with ``a⟨t−1⟩`` (:attr:`InputSet.is_box`). For :class:`OneH
 the box hull of the one-hot vectors, which would be far looser.
 
 A set may carry a time axis (arrays of shape (T, n_x) or (T, B, n_x)); a time axis of length 1
-broadcasts over any number of steps.
+broadcasts over any number of steps. Arrays are time first, like PyTorch's default
+``nn.LSTM``; ``batch_first=True`` reads (B, T, n_x) instead (a 2-D array is an unbatched
+(T, n_x) sequence in both layouts). Shape errors say which layout was assumed.
+
+Every number goes through :func:`~lstm_symbolic._validate.finite_array`: complex, boolean or
+string arrays, and integers float64 cannot hold exactly, are refused rather than coerced.
 """
 
 from __future__ import annotations
 
+import math
+import numbers
 from typing import Any, Iterable, Sequence
 
 import numpy as np
@@ -25,18 +32,21 @@ from .errors import InputError, ShapeError
 from .interval import kernels as K
 from .interval import rounding as R
 
-__all__ = ["InputSet", "Box", "LinfBall", "OneHot", "Pair"]
+__all__ = ["InputSet", "Box", "LinfBall", "OneHot", "Pair", "MAX_STEPS", "MAX_VOCABULARY", "layout"]
 
 Pair = tuple[np.ndarray, np.ndarray]
 
 
 class InputSet:
     """Base class. ``n_x``: input size; ``steps``: length of the time axis (None: the same set
-    at every step); ``batch``: batch size (None: unbatched)."""
+    at every step); ``batch``: batch size (None: unbatched); ``batch_first``: whether the
+    arrays were *given* as (B, T, n_x) (they are stored time-major either way; the flag only
+    shapes error messages)."""
 
     n_x: int
     steps: int | None = None
     batch: int | None = None
+    batch_first: bool = False
     is_box = True
 
     def box(self, t: int) -> Pair:
@@ -71,8 +81,63 @@ class InputSet:
         return arr[0] if arr.shape[0] == 1 else arr[t]
 
 
-def _split_axes(arr: np.ndarray, name: str) -> tuple[int, int | None, int | None]:
-    """(n_x, steps, batch) for an array of shape (n_x,), (T, n_x) or (T, B, n_x)."""
+#: The longest unrolling :func:`as_schedule` accepts. A trace stores 14 float64 arrays of
+#: (T, [B,] n) — at 10**7 steps that is already gigabytes for the smallest model; to bound
+#: every step t, however large, use :func:`lstm_symbolic.invariant` instead.
+MAX_STEPS = 10_000_000
+
+#: The largest one-hot vocabulary: far above any dense input layer that fits in memory
+#: (W_x alone holds 4 n_a n_x floats); a clear error instead of numpy's allocation failure.
+MAX_VOCABULARY = 2**31 - 1
+
+
+def layout(batch_first: bool) -> str:
+    """The array layout assumed, in the words shape errors use."""
+    if batch_first:
+        return "(n_x,), (T, n_x) or (B, T, n_x) (batch first, as batch_first=True says)"
+    return "(n_x,), (T, n_x) or (T, B, n_x) (time first; pass batch_first=True for (B, T, n_x))"
+
+
+def _time_major(arr: np.ndarray, name: str, batch_first: bool) -> np.ndarray:
+    """``arr`` with its axes as (n_x,), (T, n_x) or (T, B, n_x): a (B, T, n_x) array is
+    transposed when ``batch_first``. A 2-D array is (T, n_x) in both layouts (an unbatched
+    sequence, as for PyTorch's ``nn.LSTM``)."""
+    if arr.ndim > 3:
+        raise ShapeError(name, f"shape {layout(batch_first)}", got=f"shape {arr.shape}")
+    return arr.transpose(1, 0, 2) if batch_first and arr.ndim == 3 else arr
+
+
+def _lift(arr: np.ndarray) -> np.ndarray:
+    """A time-major array as (T|1, B|1, n_x|1): the time axis stays axis 0 whatever the ndim."""
+    if arr.ndim == 0:
+        return arr.reshape(1, 1, 1)
+    if arr.ndim == 1:
+        return arr[None, None, :]
+    if arr.ndim == 2:
+        return arr[:, None, :]
+    return arr
+
+
+def _broadcast(arrays: Sequence[np.ndarray], names: Sequence[str], batch_first: bool) -> list[np.ndarray]:
+    """Broadcast time-major arrays together with their *time* axes aligned (numpy alone would
+    align a (T, n_x) array's time axis with the batch axis of a (T, B, n_x) one)."""
+    ndim = max(a.ndim for a in arrays)
+    try:
+        if ndim <= 1:
+            out = np.broadcast_arrays(*arrays)
+        else:
+            out = np.broadcast_arrays(*(_lift(a) for a in arrays))
+            if ndim == 2:
+                out = [a[:, 0, :] for a in out]
+    except ValueError as exc:
+        shapes = " and ".join(f"{n} {a.shape}" for n, a in zip(names, arrays))
+        raise ShapeError(names[-1], f"shapes that broadcast together as {layout(False)}",
+                         got=f"{shapes} (time-major{', after batch_first' if batch_first else ''})") from exc
+    return [np.array(a) for a in out]
+
+
+def _split_axes(arr: np.ndarray, name: str, batch_first: bool = False) -> tuple[int, int | None, int | None]:
+    """(n_x, steps, batch) for a time-major array of shape (n_x,), (T, n_x) or (T, B, n_x)."""
     if arr.ndim == 1:
         n_x, steps, batch = arr.shape[0], None, None
     elif arr.ndim == 2:
@@ -80,26 +145,41 @@ def _split_axes(arr: np.ndarray, name: str) -> tuple[int, int | None, int | None
     elif arr.ndim == 3:
         n_x, steps, batch = arr.shape[2], arr.shape[0], arr.shape[1]
     else:
-        raise ShapeError(name, "shape (n_x,), (T, n_x) or (T, B, n_x)", got=f"shape {arr.shape}")
+        raise ShapeError(name, f"shape {layout(batch_first)}", got=f"shape {arr.shape}")
     if n_x == 0 or steps == 0 or batch == 0:
-        raise ShapeError(name, "non-empty axes", got=f"shape {arr.shape}")
+        given = arr.transpose(1, 0, 2).shape if batch_first and arr.ndim == 3 else arr.shape
+        raise ShapeError(name, f"non-empty axes, shape {layout(batch_first)}", got=f"shape {given}")
     return n_x, steps, batch
 
 
-class Box(InputSet):
-    """``x⟨t⟩`` anywhere in ``[lo, hi]`` (elementwise). ``lo``, ``hi``: (n_x,), (T, n_x) or
-    (T, B, n_x), broadcast together; finite, ``lo <= hi``."""
+def _check_flag(value: Any, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise InputError(name, "True or False", got=value)
+    return bool(value)
 
-    def __init__(self, lo: Any, hi: Any) -> None:
-        lo_a, hi_a = finite_array(lo, "lo"), finite_array(hi, "hi")
-        try:
-            lo_a, hi_a = (np.array(v) for v in np.broadcast_arrays(lo_a, hi_a))
-        except ValueError as exc:
-            raise ShapeError("hi", f"a shape broadcastable with lo {lo_a.shape}", got=f"shape {hi_a.shape}") from exc
+
+class Box(InputSet):
+    """``x⟨t⟩`` anywhere in ``[lo, hi]`` (elementwise).
+
+    ``lo``, ``hi``: finite real numbers, ``lo <= hi``, of shape (n_x,), (T, n_x) or
+    (T, B, n_x) — or (B, T, n_x) with ``batch_first=True`` (transposed internally; a 2-D
+    array is (T, n_x) in both layouts). They broadcast together with their time axes aligned,
+    so a (T, n_x) end pairs with a (T, B, n_x) one step by step.
+    """
+
+    def __init__(self, lo: Any, hi: Any, batch_first: bool = False) -> None:
+        self.batch_first = _check_flag(batch_first, "batch_first")
+        lo_a = _time_major(finite_array(lo, "lo"), "lo", self.batch_first)
+        hi_a = _time_major(finite_array(hi, "hi"), "hi", self.batch_first)
+        lo_a, hi_a = _broadcast([lo_a, hi_a], ["lo", "hi"], self.batch_first)
+        self._init_box(lo_a, hi_a)
+
+    def _init_box(self, lo_a: np.ndarray, hi_a: np.ndarray) -> None:
+        """Set the (time-major, broadcast, finite) ends."""
         bad = lo_a > hi_a
         if bad.any():
-            raise InputError("lo", "lo <= hi everywhere", got=f"lo > hi at {np.argwhere(bad)[:3].tolist()}")
-        self.n_x, self.steps, self.batch = _split_axes(lo_a, "lo")
+            raise InputError("lo", "lo <= hi everywhere", got=f"lo > hi at {np.argwhere(bad)[:3].tolist()} (time-major indices)")
+        self.n_x, self.steps, self.batch = _split_axes(lo_a, "lo", self.batch_first)
         self.lo, self.hi = lo_a, hi_a
 
     def box(self, t: int) -> Pair:
@@ -108,7 +188,9 @@ class Box(InputSet):
     def take_batch(self, index: slice) -> "Box":
         if self.batch is None:
             return self
-        return Box(self.lo[:, index], self.hi[:, index])
+        sub = Box(self.lo[:, index], self.hi[:, index])
+        sub.batch_first = self.batch_first
+        return sub
 
     def sample(self, rng: np.random.Generator, size: int, t: int = 0) -> np.ndarray:
         lo, hi = self.box(t)
@@ -128,28 +210,34 @@ class Box(InputSet):
 class LinfBall(Box):
     """``x⟨t⟩`` within ``eps`` of ``center`` in the L∞ norm: ``|x − center| <= eps`` elementwise.
 
-    ``center``: (n_x,), (T, n_x) or (T, B, n_x); ``eps``: a non-negative float or an array
-    broadcastable to ``center``. The box ``[center − eps, center + eps]`` is rounded outward.
+    ``center``: (n_x,), (T, n_x) or (T, B, n_x) — or (B, T, n_x) with ``batch_first=True``
+    (transposed internally, like :class:`Box`); ``eps``: a non-negative finite number, or an
+    array broadcastable to ``center`` (time axes aligned; in the same layout as ``center``).
+    The box ``[center − eps, center + eps]`` is rounded outward. ``center`` and ``eps`` are
+    kept time-major (T, B, n_x).
     """
 
-    def __init__(self, center: Any, eps: Any) -> None:
-        c = finite_array(center, "center")
-        e = finite_array(eps, "eps")
+    def __init__(self, center: Any, eps: Any, batch_first: bool = False) -> None:
+        self.batch_first = _check_flag(batch_first, "batch_first")
+        c = _time_major(finite_array(center, "center"), "center", self.batch_first)
+        e = _time_major(finite_array(eps, "eps"), "eps", self.batch_first)
         if (e < 0).any():
             raise InputError("eps", "a non-negative radius", got=float(e.min()))
-        try:
-            c_b, e_b = (np.array(v) for v in np.broadcast_arrays(c, e))
-        except ValueError as exc:
-            raise ShapeError("eps", f"a scalar or an array broadcastable to center {c.shape}", got=f"shape {e.shape}") from exc
+        c_b, e_b = _broadcast([c, e], ["center", "eps"], self.batch_first)
         if c_b.shape != c.shape:
-            raise ShapeError("eps", f"a scalar or an array broadcastable to center {c.shape}", got=f"shape {e.shape}")
+            raise ShapeError("eps", f"a number or an array broadcastable to center {c.shape} (time-major)", got=f"shape {e.shape}")
+        lo, hi = R.sub_down(c, e_b), R.add_up(c, e_b)
+        if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
+            raise InputError("eps", "center ± eps within the float64 range", got=f"max eps {float(e_b.max())!r}")
         self.center, self.eps = c, e_b
-        super().__init__(R.sub_down(c, e_b), R.add_up(c, e_b))
+        self._init_box(lo, hi)
 
     def take_batch(self, index: slice) -> "LinfBall":
         if self.batch is None:
             return self
-        return LinfBall(self.center[:, index], self.eps[:, index])
+        sub = LinfBall(self.center[:, index], self.eps[:, index])
+        sub.batch_first = self.batch_first
+        return sub
 
     def sample(self, rng: np.random.Generator, size: int, t: int = 0) -> np.ndarray:
         c, e = self._at(self.center, t), self._at(self.eps, t)
@@ -169,6 +257,14 @@ class LinfBall(Box):
 class OneHot(InputSet):
     """``x⟨t⟩`` is one of the basis vectors ``e_k`` for ``k`` in ``allowed`` (default: all).
 
+    ``allowed``: integer token indices in [0, n_x) (integral floats such as ``2.0`` count), or a
+    boolean mask of length ``n_x`` (True = allowed) — a mask is never read as the indices 0 and
+    1. Fractional, non-numeric or out-of-range entries raise :class:`InputError` naming
+    ``allowed``; ``n_x`` is at most :data:`MAX_VOCABULARY`.
+
+    >>> OneHot(3, [True, False, True]).allowed
+    array([0, 2])
+
     The exact range of ``W x`` is ``[min_k W[:, k], max_k W[:, k]]`` row by row — each row
     reaches its own extreme, but no looser than that.
     """
@@ -176,21 +272,10 @@ class OneHot(InputSet):
     is_box = False
 
     def __init__(self, n_x: int, allowed: Iterable[int] | None = None) -> None:
-        if isinstance(n_x, bool) or not isinstance(n_x, (int, np.integer)) or n_x < 1:
-            raise InputError("n_x", "a positive integer (the vocabulary size)", got=n_x)
+        if isinstance(n_x, (bool, np.bool_)) or not isinstance(n_x, (int, np.integer)) or not 1 <= n_x <= MAX_VOCABULARY:
+            raise InputError("n_x", f"a positive integer (the vocabulary size), at most {MAX_VOCABULARY}", got=n_x)
         self.n_x = int(n_x)
-        if allowed is None:
-            idx = np.arange(self.n_x)
-        else:
-            try:
-                idx = np.array(sorted(set(int(k) for k in allowed)), dtype=np.int64)
-            except (TypeError, ValueError) as exc:
-                raise InputError("allowed", "an iterable of integer token indices", got=allowed) from exc
-            if idx.size == 0:
-                raise InputError("allowed", "at least one allowed token", got="an empty set")
-            if idx[0] < 0 or idx[-1] >= self.n_x:
-                raise InputError("allowed", f"token indices in [0, {self.n_x})", got=idx.tolist())
-        self.allowed = idx
+        self.allowed = np.arange(self.n_x) if allowed is None else _token_indices(allowed, self.n_x)
 
     def box(self, t: int) -> Pair:
         hi = np.zeros(self.n_x)
@@ -219,11 +304,75 @@ class OneHot(InputSet):
         return f"OneHot(n_x={self.n_x}, allowed={self.allowed.tolist()})"
 
 
+def _token_indices(allowed: Any, n_x: int) -> np.ndarray:
+    """``OneHot``'s ``allowed`` as sorted unique int64 indices in [0, n_x). Accepted: integer
+    token indices (ints, integer arrays or tensors, or integral floats such as 2.0), or a
+    boolean mask of length ``n_x`` (True = allowed). Refused, naming ``allowed``: fractional,
+    non-finite, complex or string entries, out-of-range indices (however large: no
+    OverflowError), mixes of booleans and integers, and nested or empty collections."""
+    what = "an iterable of integer token indices, or a boolean mask of length n_x"
+    if isinstance(allowed, (str, bytes)):
+        raise InputError("allowed", what, got=repr(allowed))
+    if hasattr(allowed, "detach"):  # a torch tensor
+        allowed = allowed.detach().cpu().numpy()
+    if isinstance(allowed, np.ndarray) or (hasattr(allowed, "__array__") and not isinstance(allowed, (list, tuple))):
+        arr = np.asarray(allowed)
+    else:
+        try:
+            items = list(allowed)
+        except TypeError:
+            raise InputError("allowed", what, got=allowed) from None
+        arr = np.empty(len(items), dtype=object)
+        arr[:] = items
+    if arr.ndim != 1:
+        raise ShapeError("allowed", f"a flat collection: {what}", got=f"shape {arr.shape}")
+    if arr.size == 0:
+        raise InputError("allowed", "at least one allowed token", got="an empty set")
+    if arr.dtype.kind == "O":
+        flags = [isinstance(v, (bool, np.bool_)) for v in arr]
+        if all(flags):
+            arr = arr.astype(bool)
+        elif any(flags):
+            raise InputError("allowed", "integer token indices or a boolean mask, not a mix of both", got=arr.tolist())
+    kind = arr.dtype.kind
+    if kind == "b":
+        if arr.shape != (n_x,):
+            raise ShapeError("allowed", f"a boolean mask of length n_x = {n_x} (or integer token indices)", got=f"a mask of length {arr.size}")
+        idx = np.flatnonzero(arr)
+        if idx.size == 0:
+            raise InputError("allowed", "at least one allowed token", got="a mask with no True entry")
+        return idx.astype(np.int64)
+    if kind in "iu":
+        values = [int(v) for v in arr.tolist()]
+    elif kind in "fO":
+        values = []
+        for v in arr.tolist():
+            if isinstance(v, numbers.Integral):
+                values.append(int(v))
+            elif isinstance(v, numbers.Real) and math.isfinite(v) and float(v).is_integer():
+                values.append(int(v))  # an integral float such as 2.0 names token 2 exactly
+            else:
+                raise InputError("allowed", "integer token indices (no fractional, non-finite or non-numeric entries)", got=repr(v))
+    else:
+        raise InputError("allowed", what, got=f"an array of dtype {arr.dtype}")
+    bad = [k for k in values if not 0 <= k < n_x]
+    if bad:
+        shown = [str(k) if len(str(k)) <= 24 else f"{str(k)[:10]}…" for k in bad[:5]]
+        raise InputError("allowed", f"token indices in [0, {n_x})", got=f"[{', '.join(shown)}]")
+    return np.array(sorted(set(values)), dtype=np.int64)
+
+
+def _time_axis(s: InputSet) -> str:
+    if getattr(s, "batch_first", False):
+        return "axis 1 of its arrays, batch first"
+    return "axis 0 of its arrays, time first; pass batch_first=True for (B, T, n_x)"
+
+
 def as_schedule(inputs: InputSet | Sequence[InputSet], steps: int | None, n_x: int) -> tuple[list[tuple[InputSet, int]], int | None]:
     """Resolve ``propagate``'s ``inputs``/``steps`` into one (set, time index) per step and the
     batch size. Raises :class:`InputError` naming ``inputs`` or ``steps``."""
-    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1):
-        raise InputError("steps", "a positive integer number of steps", got=steps)
+    if steps is not None and (isinstance(steps, (bool, np.bool_)) or not isinstance(steps, (int, np.integer)) or not 1 <= steps <= MAX_STEPS):
+        raise InputError("steps", f"a positive integer number of steps, at most {MAX_STEPS:,} (for every t: ls.invariant)", got=steps)
     if isinstance(inputs, InputSet):
         sets = [inputs]
         if inputs.steps is None or inputs.steps == 1:
@@ -233,7 +382,7 @@ def as_schedule(inputs: InputSet | Sequence[InputSet], steps: int | None, n_x: i
             schedule = [(inputs, 0)] * T
         else:
             if steps is not None and steps != inputs.steps:
-                raise InputError("steps", f"{inputs.steps} (the input set's time axis) or None", got=steps)
+                raise InputError("steps", f"{inputs.steps} (the input set's time axis, {_time_axis(inputs)}) or None", got=steps)
             schedule = [(inputs, t) for t in range(inputs.steps)]
     else:
         try:

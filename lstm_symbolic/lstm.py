@@ -320,18 +320,26 @@ def _initial(value: Any, name: str, n_a: int, batch: int) -> np.ndarray:
         raise ShapeError(name, f"shape ({n_a},) or ({batch}, {n_a})", got=f"shape {arr.shape}") from exc
 
 
-def forward(w: LSTMWeights, xs: Any, a0: Any = None, c0: Any = None) -> Run:
+def forward(w: LSTMWeights, xs: Any, a0: Any = None, c0: Any = None, batch_first: bool = False) -> Run:
     """Concrete float64 forward pass.
 
-    ``xs``: (T, n_x) or (T, B, n_x); ``a0``, ``c0``: (n_a,) or (B, n_a), default zeros.
-    Returns a :class:`Run` of arrays (T, [B,] n).
+    ``xs``: (T, n_x) or (T, B, n_x) — or (B, T, n_x) with ``batch_first=True`` (a 2-D ``xs``
+    is one unbatched sequence (T, n_x) in both layouts, as for PyTorch's ``nn.LSTM``);
+    ``a0``, ``c0``: (n_a,) or (B, n_a), default zeros. Returns a :class:`Run` of arrays
+    (T, [B,] n) — (B, T, n) for a batch when ``batch_first``.
     """
     if not isinstance(w, LSTMWeights):
         raise InputError("w", "an LSTMWeights", got=type(w).__name__)
+    if not isinstance(batch_first, (bool, np.bool_)):
+        raise InputError("batch_first", "True or False", got=batch_first)
     x = finite_array(xs, "xs")
+    given_shape, batched = x.shape, x.ndim == 3
+    if batched and batch_first:
+        x = x.transpose(1, 0, 2)
     if x.ndim not in (2, 3) or x.shape[-1] != w.n_x or x.shape[0] == 0:
-        raise ShapeError("xs", f"shape (T, {w.n_x}) or (T, B, {w.n_x}) with T >= 1", got=f"shape {x.shape}")
-    batched = x.ndim == 3
+        layout = f"(B, T, {w.n_x}) (batch first, as batch_first=True says)" if batch_first else \
+            f"(T, B, {w.n_x}) (time first; pass batch_first=True for (B, T, {w.n_x}))"
+        raise ShapeError("xs", f"shape (T, {w.n_x}) or {layout} with T >= 1", got=f"shape {given_shape}")
     xb = x if batched else x[:, None, :]
     B = xb.shape[1]
     a = _initial(a0, "a0", w.n_a, B)
@@ -346,7 +354,8 @@ def forward(w: LSTMWeights, xs: Any, a0: Any = None, c0: Any = None) -> Run:
             out[k].append(v)
         if model.head is not None:
             out["y"].append(_OPS.head(model.head, a)[1])
-    stacked = {k: (np.stack(v) if v else None) for k, v in out.items()}
+    axis = 1 if batched and batch_first else 0  # each step's arrays are (B, n)
+    stacked = {k: (np.stack(v, axis=axis) if v else None) for k, v in out.items()}
     if not batched:
         stacked = {k: (None if v is None else v[:, 0, :]) for k, v in stacked.items()}
     return Run(**stacked)

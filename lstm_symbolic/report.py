@@ -15,7 +15,7 @@ import json
 import math
 import time
 from dataclasses import dataclass, field
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, Inexact, localcontext
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -25,6 +25,7 @@ from .interval import Interval
 
 __all__ = [
     "SIGNAL_LABELS",
+    "MAX_DIGITS",
     "fmt_down",
     "fmt_up",
     "fmt_interval",
@@ -34,6 +35,12 @@ __all__ = [
     "apriori_columns",
     "render_text",
     "render_markdown",
+    "ClassRows",
+    "class_rows",
+    "render_classes_text",
+    "render_classes_markdown",
+    "ALL_CLASSES_MAX",
+    "TOP_CLASSES",
     "PlotUnavailable",
     "plot_summary",
     "DemoResult",
@@ -60,10 +67,34 @@ SIGNAL_LABELS = {
 # --- outward decimal formatting ---------------------------------------------------------------
 
 
+#: The most decimals a table prints: a float64 is identified by 17 significant digits, and
+#: every printed end is still exact-then-rounded up to here (no precision limit applies).
+MAX_DIGITS = 50
+
+
+def _check_digits(digits: Any) -> int:
+    from .errors import InputError
+
+    if isinstance(digits, (bool, np.bool_)) or not isinstance(digits, (int, np.integer)) or not 0 <= digits <= MAX_DIGITS:
+        raise InputError("digits", f"an integer from 0 to {MAX_DIGITS}", got=digits)
+    return int(digits)
+
+
+def _quantize(d: Decimal, digits: int, rounding: str) -> Decimal:
+    """``d`` rounded to ``digits`` decimals in direction ``rounding``, exactly: the context
+    precision is raised to the digits the result needs (a float64 has up to 309 integer
+    digits; the default 28 would raise ``InvalidOperation`` for wide tables)."""
+    need = max(d.adjusted() + 1, 1) + digits + 2 if d.is_finite() and d else digits + 2
+    with localcontext() as ctx:
+        ctx.prec = max(need, 28)
+        return d.quantize(Decimal(1).scaleb(-digits), rounding=rounding)
+
+
 def _fmt(x: float, digits: int, rounding: str) -> str:
+    digits = _check_digits(digits)
     if math.isinf(x):
         return "+inf" if x > 0 else "-inf"
-    q = Decimal(float(x)).quantize(Decimal(1).scaleb(-digits), rounding=rounding)  # exact float value
+    q = _quantize(Decimal(float(x)), digits, rounding)  # from the exact float value
     if q == 0:
         q = abs(q)
     return f"{q:+.{digits}f}"
@@ -99,7 +130,7 @@ def fmt_interval(lo: float, hi: float, digits: int = 4, left_open: bool = False,
 def _stat(x: float, digits: int = 4) -> str:
     if not math.isfinite(x):
         return str(x)
-    return f"{Decimal(float(x)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_EVEN):.{digits}f}"
+    return f"{_quantize(Decimal(float(x)), _check_digits(digits), ROUND_HALF_EVEN):.{digits}f}"
 
 
 # --- summaries ----------------------------------------------------------------------------------
@@ -156,9 +187,12 @@ def _domain_text(d: Any, ends: tuple[float, float], digits: int) -> str:
     ):
         e = sp.nsimplify(end) if not isinstance(end, sp.Basic) else end
         if e.is_Rational:
-            exact = Decimal(int(e.p)) / Decimal(int(e.q))
-            q = exact.quantize(Decimal(1).scaleb(-digits), rounding=rounding)
-            out.append((f"{abs(q) if q == 0 else q:+.{digits}f}", is_open and q == exact))
+            with localcontext() as ctx:  # p/q rounded in the printing direction, so still outward
+                ctx.prec, ctx.rounding = 400 + digits, rounding
+                exact = Decimal(int(e.p)) / Decimal(int(e.q))
+                inexact = ctx.flags[Inexact]
+            q = _quantize(exact, digits, rounding)
+            out.append((f"{abs(q) if q == 0 else q:+.{digits}f}", is_open and not inexact and q == exact))
         else:
             out.append((fallback(enc, digits), False))
     (lo_s, lo_open), (hi_s, hi_open) = out
@@ -255,6 +289,88 @@ def render_markdown(summaries: Sequence[SignalSummary], digits: int = 4, heading
                     row.append(w)
             lines.append("| " + " | ".join(row) + " |")
         lines.append("")
+    return "\n".join(lines)
+
+
+#: Up to this many classes, the per-class table of y shows every class; above it the top
+#: :data:`TOP_CLASSES` by upper bound at each step and one row for all the others.
+ALL_CLASSES_MAX = 10
+TOP_CLASSES = 5
+
+
+@dataclass
+class ClassRows:
+    """Per-class bounds of the softmax output, step by step, for people.
+
+    ``rows[t]``: ``(class text, lo, hi)`` for the classes shown at step ``t + 1`` — every class
+    in index order when ``n_y <= ALL_CLASSES_MAX``, else the ``top`` classes with the highest
+    upper bound (highest first), then one row ``"(K others)"`` whose bound is the hull of the
+    remaining classes' bounds (so every class stays covered). Batched bounds are hulled over
+    the batch, per class."""
+
+    label: str
+    n_y: int
+    top: int | None
+    rows: list[list[tuple[str, float, float]]]
+
+    @property
+    def steps(self) -> int:
+        return len(self.rows)
+
+
+def class_rows(iv: Interval, label: str, names: Sequence[str] | None = None, top: int | None = None) -> ClassRows:
+    """The per-class table of ``y`` (an Interval (T, [B,] n_y)); ``names``: one symbol per
+    class (shown after the index), or None."""
+    T, n_y = iv.shape[0], iv.shape[-1]
+    lo = iv.lo.reshape(T, -1, n_y).min(axis=1)
+    hi = iv.hi.reshape(T, -1, n_y).max(axis=1)
+    if top is None:
+        top = None if n_y <= ALL_CLASSES_MAX else TOP_CLASSES
+    if top is not None and top >= n_y:
+        top = None
+
+    def text(k: int) -> str:
+        return f"{k} {names[k]!r}" if names is not None else str(k)
+
+    rows = []
+    for t in range(T):
+        if top is None:
+            rows.append([(text(k), float(lo[t, k]), float(hi[t, k])) for k in range(n_y)])
+            continue
+        order = np.argsort(-hi[t], kind="stable")  # highest upper bound first, ties by index
+        shown, rest = order[:top], order[top:]
+        step = [(text(int(k)), float(lo[t, k]), float(hi[t, k])) for k in shown]
+        step.append((f"({rest.size} others)", float(lo[t, rest].min()), float(hi[t, rest].max())))
+        rows.append(step)
+    return ClassRows(label, n_y, top, rows)
+
+
+def _class_title(c: ClassRows) -> str:
+    if c.top is None:
+        return f"per class (all {c.n_y})"
+    return f"per class: the {c.top} with the highest upper bound at each step, then the other {c.n_y - c.top} as one row"
+
+
+def render_classes_text(c: ClassRows, digits: int = 4) -> str:
+    """Plain-text per-class table of y: one row per shown class and step, outward-rounded."""
+    sym, desc = SIGNAL_LABELS["y"]
+    cells = [[(name, fmt_interval(lo, hi, digits)) for name, lo, hi in step] for step in c.rows]
+    name_w = max([len("class")] + [len(n) for step in cells for n, _ in step])
+    lines = [f"{sym}  {desc}, {_class_title(c)}", f"  {'t':>3}   {'class':<{name_w}}   {c.label}"]
+    for t, step in enumerate(cells):
+        for j, (name, iv) in enumerate(step):
+            lines.append(f"  {(str(t + 1) if j == 0 else ''):>3}   {name:<{name_w}}   {iv}".rstrip())
+    return "\n".join(lines) + "\n"
+
+
+def render_classes_markdown(c: ClassRows, digits: int = 4, heading: str = "###") -> str:
+    """The per-class table of y in Markdown."""
+    sym, desc = SIGNAL_LABELS["y"]
+    lines = [f"{heading} {sym} — {desc}, {_class_title(c)}", "", f"| t | class | {c.label} |", "|---|---|---|"]
+    for t, step in enumerate(c.rows):
+        for j, (name, lo, hi) in enumerate(step):
+            lines.append(f"| {t + 1 if j == 0 else ''} | {name.replace('|', '&#124;')} | `{fmt_interval(lo, hi, digits)}` |")
+    lines.append("")
     return "\n".join(lines)
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .._validate import real_array
 from ..errors import InputError
 from . import kernels as K
 
@@ -26,11 +27,11 @@ def _bad_indices(mask: np.ndarray, limit: int = 5) -> str:
 
 
 def _as_float_array(value: Any, name: str) -> np.ndarray:
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise InputError(name, "a real number or an array of real numbers", got=type(value).__name__) from exc
-    return arr
+    """``value`` as float64, exactly (ends may be ±inf): complex, bool, string or object input
+    and numbers float64 would round (``2**53 + 1``, ``10**400``) raise :class:`InputError`."""
+    if isinstance(value, np.ndarray) and value.dtype == np.float64:
+        return value  # the common case, no copy (the constructor copies)
+    return real_array(value, name)
 
 
 class Interval:
@@ -39,7 +40,9 @@ class Interval:
     Invariants (checked by the constructor, relied on by every kernel):
     ``lo`` and ``hi`` are float64 arrays of one shape, contain no NaN, and ``lo <= hi``
     everywhere; ``lo`` is never ``+inf`` and ``hi`` never ``-inf``. Infinite ends stand for
-    unbounded intervals.
+    unbounded intervals. Ends must be real numbers that float64 holds exactly: complex, bool
+    or string ends, and integers such as ``2**53 + 1`` or ``10**400`` raise ``InputError``
+    (an end is never silently rounded).
 
     Every operation returns an enclosure of the exact real-number result for all members:
     ``+``, ``-``, ``*`` (elementwise, with floats or intervals), ``W @ iv`` (a float matrix on
