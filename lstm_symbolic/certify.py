@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ._validate import finite_array
 from .errors import InputError, ShapeError
 from .inputs import LinfBall
 from .lstm import LSTMWeights
@@ -77,7 +78,7 @@ def certify(
         raise InputError("w", "an LSTMWeights", got=type(w).__name__)
     if w.W_y is None:
         raise InputError("w", "a model with an output layer (W_y, b_y) to certify a label")
-    x = np.asarray(xs, dtype=np.float64) if not isinstance(xs, np.ndarray) else xs
+    x = finite_array(xs, "xs")
     if x.ndim not in (2, 3) or x.shape[-1] != w.n_x:
         raise ShapeError("xs", f"shape (T, {w.n_x}) or (T, B, {w.n_x})", got=f"shape {np.shape(xs)}")
     batched = x.ndim == 3

@@ -286,15 +286,11 @@ def test_real_array_keeps_infinities_and_nan_for_interval_ends() -> None:
 # --- known gaps outside this module's files (strict: they fail loudly once fixed) ---------------------
 
 
-@pytest.mark.xfail(strict=True, reason="propagate._initial_box converts a0/c0 with np.array(dtype=float64) instead of "
-                   "finite_array (propagate.py: engine refactor); complex arrays lose their imaginary part")
 def test_propagate_refuses_complex_array_initial_state() -> None:
     with pytest.raises(InputError, match="^a0: .*complex"):
         ls.propagate(model(), ls.OneHot(2), steps=1, a0=np.zeros(3) + 1j)
 
 
-@pytest.mark.xfail(strict=True, reason="certify converts xs with np.asarray(dtype=float64) before LinfBall "
-                   "(certify.py: engine refactor); a complex tensor loses its imaginary part, and the error names center")
 def test_certify_refuses_complex_xs_naming_xs() -> None:
     torch = pytest.importorskip("torch")
     with pytest.raises(InputError, match="^xs: .*complex"):
