@@ -280,7 +280,8 @@ def _torch(argument: str, source: str) -> Any:
     return torch
 
 
-_SAFE_GLOBALS = ("collections.OrderedDict", "torch._utils.", "torch.", "builtins.set", "__builtin__.set")
+#: Pickled globals that are data, not code of a module: tensors, containers, numpy values.
+_DATA_GLOBALS = ("torch.", "collections.", "builtins.", "__builtin__.", "_codecs.", "numpy.")
 
 
 def _pickled_classes(path: str) -> list[str]:
@@ -318,11 +319,17 @@ def _pickled_classes(path: str) -> list[str]:
     return names
 
 
-def _module_class(path: str) -> str | None:
-    """The first pickled class that is not a container or a tensor: a module or user object."""
-    for name in _pickled_classes(path):
-        if name.startswith("torch.nn.") or not name.startswith(_SAFE_GLOBALS):
-            return name
+def _pickled_object(path: str) -> tuple[str, str] | None:
+    """``("module", class)`` for the first pickled class that is code (an ``nn.Module``, a user
+    class), else ``("data", class)`` for the first non-tensor global (a numpy array, …), else
+    None: what ``weights_only=True`` refused."""
+    names = _pickled_classes(path)
+    for name in names:
+        if name.startswith("torch.nn.") or not name.startswith(_DATA_GLOBALS):
+            return "module", name
+    for name in names:
+        if not name.startswith(("torch.", "collections.OrderedDict")):
+            return "data", name
     return None
 
 
@@ -337,11 +344,15 @@ def read_file(path: str, head: Any = None, argument: str = "path") -> Descriptio
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - torch raises many types (UnpicklingError, RuntimeError, KeyError, …)
-        cls = _module_class(path)
-        if cls is not None:
+        found = _pickled_object(path)
+        if found is not None and found[0] == "module":
             raise NotAModelError(argument, f"a PyTorch state dict ({_SAVE_ADVICE})",
-                                 got=f"{path}: a whole pickled object of class {cls} (torch.save(model)); save model.state_dict() "
+                                 got=f"{path}: a whole pickled object of class {found[1]} (torch.save(model)); save model.state_dict() "
                                  "instead: pickled code is never run here") from None
+        if found is not None:
+            raise NotAModelError(argument, f"a PyTorch state dict ({_SAVE_ADVICE})",
+                                 got=f"{path}: it pickles {found[1]} objects, which torch.load(weights_only=True) does not read; "
+                                 "save tensors (model.state_dict())") from None
         raise NotAModelError(argument, f"a PyTorch state dict ({_SAVE_ADVICE})",
                              got=f"{path}: torch.load could not read it ({type(exc).__name__}: {_clean(str(exc))})") from None
     if hasattr(obj, "state_dict") and hasattr(obj, "forward"):  # pragma: no cover - weights_only never returns a module

@@ -193,6 +193,15 @@ def test_whole_pickled_module_gets_one_clean_line(tmp_path):
     assert "\n" not in msg and "\x1b" not in msg and "Weights only load failed" not in msg
 
 
+def test_whole_module_in_the_legacy_format_and_numpy_pickles(tmp_path):
+    torch.save(randomize(Net(), 0), tmp_path / "old.pt", _use_new_zipfile_serialization=False)
+    with pytest.raises(NotAModelError, match=r"whole pickled object of class torch_models\.Net"):
+        ls.load(tmp_path / "old.pt")
+    torch.save({"lstm.weight_ih_l0": np.zeros((16, 3))}, tmp_path / "np.pt")
+    with pytest.raises(NotAModelError, match=r"it pickles numpy\..* objects, which torch.load\(weights_only=True\) does not read"):
+        ls.load(tmp_path / "np.pt")
+
+
 def test_text_file_named_pt(tmp_path):
     (tmp_path / "m.pt").write_text("this is not a model\n")
     with pytest.raises(NotAModelError, match=r"path: expected a PyTorch state dict file .*m\.pt: a text file"):
