@@ -3,7 +3,8 @@
 Public API (a contract; see docs/guide.md)::
 
     Interval, exp, sigmoid, tanh                       sound interval arithmetic
-    LSTMWeights, load_weights, forward                 the model and its concrete forward pass
+    LSTMWeights, forward                               the model and its concrete forward pass
+    load (alias load_weights)                          exactly the model in a file (.npz, .pt, .onnx)
     Box, LinfBall, OneHot                              input sets
     propagate                                          bounds per step: Trace of Intervals
     certify                                            argmax y⟨T⟩ = label on an L∞ ball
@@ -13,10 +14,13 @@ Public API (a contract; see docs/guide.md)::
 from .errors import InputError, NotAModelError, ShapeError
 from .inputs import Box, InputSet, LinfBall, OneHot
 from .interval import EmptyIntersectionError, Interval, exp, hull, intersect, sigmoid, tanh
-from .lstm import LSTMWeights, Run, forward, load_weights
+from .lstm import LSTMWeights, Run, forward
+from .io import load
 from .propagate import Trace, propagate
 from .certify import Certificate, certify
 from .invariant import Invariant, invariant
+
+load_weights = load  #: the v1 name of :func:`load`
 
 __version__ = "0.1.0"
 
@@ -28,6 +32,7 @@ __all__ = [
     "hull",
     "intersect",
     "LSTMWeights",
+    "load",
     "load_weights",
     "forward",
     "Run",

@@ -87,18 +87,18 @@ class Progress:
 # --- models and option parsing --------------------------------------------------------------------
 
 
-def load_model_arg(model: str) -> Any:
-    """``MODEL``: a file (.npz, .pt/.pth, .onnx; see :mod:`lstm_symbolic.importers`) or the word
-    ``demo`` for the built-in model (when no file of that name exists)."""
+def load_model_arg(model: str, head: str | None = None) -> Any:
+    """``MODEL``: a file (.npz, .pt/.pth, .onnx; read by :func:`lstm_symbolic.load`) or the word
+    ``demo`` for the built-in model (when no file of that name exists). ``head``: the
+    ``--head NAME`` option (``none``: no output layer; default: only an unambiguous one)."""
     from .importers import LoadedModel, load_model
 
     if model == "demo" and not os.path.exists(model):
         from . import demo_model
-        from .lstm import LSTMWeights
+        from .io import load_as
 
-        arrays = demo_model.load_demo_arrays()
-        return LoadedModel(LSTMWeights.from_arrays(arrays), [str(v) for v in arrays["vocab"]], "built-in demo model")
-    return load_model(model)
+        return LoadedModel.of(load_as(demo_model.DEMO_MODEL_PATH, head, "MODEL"), source="built-in demo model")
+    return load_model(model, head, "MODEL")
 
 
 def _float(text: str, option: str, what: str) -> float:
@@ -309,7 +309,7 @@ def _cmd_bounds(args: argparse.Namespace) -> int:
     from . import report as R
     from .propagate import propagate
 
-    model = load_model_arg(args.model)
+    model = load_model_arg(args.model, args.head)
     w = model.weights
     inputs, steps, desc = parse_input_spec(args.input, w.n_x, model.vocab, args.steps, args.batch_first)
     if args.signals and "y" in args.signals and w.n_y is None:
@@ -415,7 +415,7 @@ def _cmd_certify(args: argparse.Namespace) -> int:
     from .lstm import forward
     from .report import _jsonable, fmt_down
 
-    model = load_model_arg(args.model)
+    model = load_model_arg(args.model, args.head)
     w = model.weights
     if w.W_y is None:
         raise InputError("MODEL", "a model with an output layer (W_y, b_y) to certify labels")
@@ -512,6 +512,10 @@ def _cmd_certify(args: argparse.Namespace) -> int:
 # --- the parser ------------------------------------------------------------------------------------
 
 
+_HEAD_HELP = ("the output layer: a module name of a PyTorch state dict (e.g. fc), an ONNX MatMul/Gemm node or weight "
+              "name, or 'none'; default: only one the file leaves no doubt about")
+
+
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="lstm-symbolic", description="Sound (outward-rounded) bounds on every signal inside an LSTM.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -530,6 +534,7 @@ def _parser() -> argparse.ArgumentParser:
                        description="Bounds of Γ_f, Γ_u, Γ_o, c̃, c, a, y at every step for every input sequence in the set.")
     b.add_argument("model", metavar="MODEL", help="model file: .npz (seed or PyTorch naming), .pt/.pth (PyTorch state_dict), "
                    ".onnx; or 'demo' for the built-in model")
+    b.add_argument("--head", metavar="NAME", default=None, help=_HEAD_HELP)
     b.add_argument("--steps", type=_steps_arg, default=None, help="number of steps T (default: the input's time axis)")
     b.add_argument("--input", required=True, metavar="SPEC",
                    help="onehot[:TOKENS] | linf:EPS[:CENTER.npy|:text=TEXT] | box:LO:HI (LO, HI numbers or .npy)")
@@ -547,6 +552,7 @@ def _parser() -> argparse.ArgumentParser:
                        description="For each sample, prove that argmax y⟨T⟩ = label for every input sequence within "
                        "--eps (L∞, every step and coordinate) of it; print the certified count and the margins.")
     c.add_argument("model", metavar="MODEL", help="model file (as for bounds) or 'demo'")
+    c.add_argument("--head", metavar="NAME", default=None, help=_HEAD_HELP)
     c.add_argument("--inputs", required=True, metavar="X.npy",
                    help="floats (T, n_x) or (T, B, n_x), or integer tokens (T,) or (T, B) (one-hot encoded)")
     c.add_argument("--labels", required=True, metavar="Y.npy", help="integer labels (B,) (or one), or the word 'predicted'")

@@ -175,66 +175,25 @@ class LSTMWeights:
     # --- importers and saving -----------------------------------------------------------
     @classmethod
     def from_torch(cls, mapping: Mapping[str, Any]) -> "LSTMWeights":
-        """Weights from a PyTorch ``nn.LSTM`` state dict (single layer, unidirectional).
-
-        Keys ``weight_ih_l0`` (4 n_a, n_x), ``weight_hh_l0`` (4 n_a, n_a), optional
-        ``bias_ih_l0``, ``bias_hh_l0`` (4 n_a,) (absent: ``bias=False``), and optional
-        ``W_y``, ``b_y`` (or ``weight``/``bias`` of a following ``nn.Linear`` under those
-        names). PyTorch stacks gates as i, f, g, o: i -> Γ_u, f -> Γ_f, g -> c̃, o -> Γ_o.
-        The two biases are summed; when the float sum is inexact its exact residual is kept
+        """Weights from a PyTorch state dict (tensors or arrays): an ``nn.LSTM``'s own keys
+        (``weight_ih_l0`` (4 n_a, n_x), ``weight_hh_l0`` (4 n_a, n_a), optional ``bias_ih_l0``,
+        ``bias_hh_l0``), a containing module's prefixed keys (``lstm.weight_ih_l0`` …), or a
+        checkpoint holding one; an output layer only when unambiguous, or as ``W_y``, ``b_y``
+        (rules: :mod:`lstm_symbolic.io.torch`; ``ls.load(state, head="fc")`` names one).
+        PyTorch stacks gates as i, f, g, o: i -> Γ_u, f -> Γ_f, g -> c̃, o -> Γ_o. The two
+        biases are summed; when the float sum is inexact its exact residual is kept
         (``bias_residual``), so the bounds are for PyTorch's exact model.
         """
-        if not isinstance(mapping, Mapping):
-            raise NotAModelError("mapping", "a mapping like a PyTorch state_dict", got=type(mapping).__name__)
-        for key in ("weight_ih_l0", "weight_hh_l0"):
-            if key not in mapping:
-                raise NotAModelError("mapping", f"key {key!r} (PyTorch nn.LSTM naming)", got=f"keys {sorted(mapping)[:8]}")
-        extra = [k for k in mapping if k.endswith("_l1") or k.endswith("_reverse")]
-        if extra:
-            raise NotAModelError("mapping", "a single-layer unidirectional LSTM", got=f"keys {extra[:4]}")
-        W_ih = finite_array(mapping["weight_ih_l0"], "weight_ih_l0")
-        W_hh = finite_array(mapping["weight_hh_l0"], "weight_hh_l0")
-        if W_hh.ndim != 2 or W_hh.shape[0] != 4 * W_hh.shape[1]:
-            raise ShapeError("weight_hh_l0", "shape (4 n_a, n_a)", got=f"shape {W_hh.shape}")
-        n_a = W_hh.shape[1]
-        if W_ih.ndim != 2 or W_ih.shape[0] != 4 * n_a:
-            raise ShapeError("weight_ih_l0", f"shape ({4 * n_a}, n_x)", got=f"shape {W_ih.shape}")
-        zeros = np.zeros(4 * n_a)
-        b_ih = finite_array(mapping.get("bias_ih_l0", zeros), "bias_ih_l0")
-        b_hh = finite_array(mapping.get("bias_hh_l0", zeros), "bias_hh_l0")
-        for name, b in (("bias_ih_l0", b_ih), ("bias_hh_l0", b_hh)):
-            if b.shape != (4 * n_a,):
-                raise ShapeError(name, f"shape ({4 * n_a},)", got=f"shape {b.shape}")
-        b_sum, b_res = R.split_sum(b_ih, b_hh)
-        kw: dict[str, Any] = {}
-        residual = {}
-        for block, g in enumerate(_TORCH_ORDER):
-            rows = slice(block * n_a, (block + 1) * n_a)
-            kw["W_" + g] = np.concatenate([W_hh[rows], W_ih[rows]], axis=1)
-            kw["b_" + g] = b_sum[rows]
-            if np.any(b_res[rows] != 0):
-                residual[g] = b_res[rows]
-        for ours, alts in (("W_y", ("W_y", "weight")), ("b_y", ("b_y", "bias"))):
-            for k in alts:
-                if k in mapping:
-                    kw[ours] = mapping[k]
-                    break
-        return cls(**kw, bias_residual=residual or None)
+        from .io.torch import from_state_dict
+
+        return from_state_dict(mapping, source="state dict", argument="mapping")
 
     def to_torch(self) -> dict[str, np.ndarray]:
         """The PyTorch naming (numpy arrays): ``weight_ih_l0``, ``weight_hh_l0``, ``bias_ih_l0``
         (the bias), ``bias_hh_l0`` (the residual, zeros when exact); plus ``W_y``, ``b_y``."""
-        n_a = self.n_a
-        blocks = [getattr(self, "W_" + g) for g in _TORCH_ORDER]
-        out = {
-            "weight_ih_l0": np.concatenate([B[:, n_a:] for B in blocks]),
-            "weight_hh_l0": np.concatenate([B[:, :n_a] for B in blocks]),
-            "bias_ih_l0": np.concatenate([self.bias_exact(g)[0] for g in _TORCH_ORDER]),
-            "bias_hh_l0": np.concatenate([self.bias_exact(g)[1] for g in _TORCH_ORDER]),
-        }
-        if self.W_y is not None:
-            out["W_y"], out["b_y"] = self.W_y, self.b_y
-        return out
+        from .io.torch import to_state_dict
+
+        return to_state_dict(self)
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Seed naming as a dict of arrays (what :meth:`save` writes)."""
@@ -247,42 +206,26 @@ class LSTMWeights:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write an ``.npz`` in seed naming (no pickles); :func:`load_weights` reads it back."""
-        np.savez(path, **self.to_arrays())
+        from .io.npz import save
+
+        save(self, path)
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, Any]) -> "LSTMWeights":
         """From a mapping in seed naming (``W_f`` … ``b_o``, optional ``W_y``, ``b_y``) or in
-        PyTorch naming (``weight_ih_l0`` …); extra keys are ignored."""
-        if "weight_ih_l0" in arrays:
-            return cls.from_torch(arrays)
-        needed = [p + g for g in GATES for p in ("W_", "b_")]
-        missing = [k for k in needed if k not in arrays]
-        if missing:
-            raise NotAModelError("arrays", "seed naming (W_f, W_u, W_c, W_o, b_f, …) or PyTorch naming (weight_ih_l0, …)", got=f"missing {missing}")
-        kw = {k: arrays[k] for k in needed}
-        if "W_y" in arrays or "b_y" in arrays:
-            kw["W_y"], kw["b_y"] = arrays.get("W_y"), arrays.get("b_y")
-        residual = {g: arrays["bias_residual_" + g] for g in GATES if "bias_residual_" + g in arrays}
-        return cls(**kw, bias_residual=residual or None)
+        PyTorch naming (``weight_ih_l0`` …, read as a state dict); extra keys are left out
+        (listed in ``info.notes``). See :mod:`lstm_symbolic.io.npz`."""
+        from .io.npz import from_arrays
+
+        return from_arrays(arrays)
 
 
 def load_weights(path: str | os.PathLike[str]) -> LSTMWeights:
-    """Load weights from an ``.npz`` in seed naming (``W_f`` …) or PyTorch naming
-    (``weight_ih_l0`` …). Raises :class:`~lstm_symbolic.errors.NotAModelError` for anything
-    else (missing file, not an npz, pickled content, missing keys)."""
-    p = os.fspath(path)
-    if not os.path.isfile(p):
-        raise NotAModelError("path", "an existing .npz file", got=p)
-    if not zipfile.is_zipfile(p):
-        raise NotAModelError("path", "a numpy .npz archive (a zip file of arrays)", got=p)
-    try:
-        with open(p, "rb") as fh, np.load(fh, allow_pickle=False) as data:  # our handle: always closed
-            arrays = {k: data[k] for k in data.files}
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
-        raise NotAModelError("path", "a numpy .npz file of float arrays (no pickles)", got=p, detail=str(exc)) from exc
-    if not isinstance(arrays, dict) or not arrays:
-        raise NotAModelError("path", "a non-empty .npz archive", got=p)
-    return LSTMWeights.from_arrays(arrays)
+    """The model in a file: :func:`lstm_symbolic.io.load` (``.npz``, ``.pt``/``.pth``,
+    ``.onnx``). Raises :class:`~lstm_symbolic.errors.NotAModelError` for anything else."""
+    from .io import load
+
+    return load(path)
 
 
 # --- concrete forward pass ------------------------------------------------------------------

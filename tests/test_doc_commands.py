@@ -23,7 +23,19 @@ ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", ROOT / "docs" / "guide.md", ROOT / "docs" / "cli.md"]
 
 torch = pytest.importorskip("torch") if not os.environ.get("LSTM_SYMBOLIC_REQUIRE_TORCH") else __import__("torch")
-from test_importers import Net  # noqa: E402  (nn.LSTM + nn.Linear head; after the torch check)
+
+
+class Net(torch.nn.Module):
+    """nn.LSTM -> nn.Linear on its hidden state (the model the documented commands read)."""
+
+    def __init__(self, n_x: int = 3, n_a: int = 4, n_y: int = 5) -> None:
+        super().__init__()
+        self.lstm = torch.nn.LSTM(n_x, n_a)
+        self.fc = torch.nn.Linear(n_a, n_y)
+
+    def forward(self, x):
+        h, _ = self.lstm(x)
+        return self.fc(h)
 
 
 def documented_commands() -> list[str]:
