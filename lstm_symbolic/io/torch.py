@@ -38,6 +38,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from .._validate import real_array
+
 from ..errors import NotAModelError
 from .description import Description, Head, HeadRequest, Recurrent, Tensor, build, head_request, refusal
 
@@ -60,18 +62,16 @@ _KEY = re.compile(r"^(?P<prefix>(?:.*\.)?)(?P<param>weight|bias)_(?P<which>ih|hh
 _SAVE_ADVICE = "torch.save(model.state_dict(), path)"
 
 
-def _array(value: Any) -> np.ndarray | None:
-    """A tensor or array as float64 (no finiteness check: the builder reports NaN by name), or
-    None for values that are not real-valued arrays."""
-    if hasattr(value, "detach"):
-        value = value.detach().cpu()
-        if value.is_complex():
-            return None
-        value = value.double().numpy()
-    value = np.asarray(value) if isinstance(value, (np.ndarray, np.generic, list, tuple, int, float)) else None
-    if value is not None and value.dtype.kind in "fiub":
-        return value.astype(np.float64)
-    return None
+def _array(value: Any, name: str = "tensor") -> np.ndarray | None:
+    """A tensor or array as float64 holding exactly its numbers (no finiteness check: the
+    builder reports NaN by name); None for values that are not arrays at all. Complex, boolean
+    and integer values float64 would round are refused by the one validator, naming ``name``
+    (:func:`~lstm_symbolic._validate.real_array`)."""
+    if value is None or isinstance(value, (str, bytes, dict)):
+        return None
+    if not (hasattr(value, "detach") or isinstance(value, (np.ndarray, np.generic, list, tuple, int, float))):
+        return None
+    return real_array(value, name)
 
 
 def _names(keys: Any, n: int = 6) -> str:
@@ -108,7 +108,7 @@ def _layers(state: Mapping[str, Any], source: str, argument: str) -> tuple[list[
         m = _KEY.match(key)
         if m is None:
             continue
-        arr = _array(value)
+        arr = _array(value, key)
         if arr is None:
             raise NotAModelError(argument, f"{key} a numeric tensor", got=f"{source}: {type(value).__name__}")
         slot = (m["prefix"], int(m["layer"]), bool(m["reverse"]))
@@ -152,8 +152,8 @@ def _linear(state: Mapping[str, Any], params: dict[str, str], n_a: int) -> tuple
     (weight (n_y, n_a), optional bias (n_y,), nothing else), else None."""
     if "weight" not in params or set(params) - {"weight", "bias"}:
         return None
-    W = _array(state[params["weight"]])
-    b = _array(state[params["bias"]]) if "bias" in params else None
+    W = _array(state[params["weight"]], params["weight"])
+    b = _array(state[params["bias"]], params["bias"]) if "bias" in params else None
     if W is None or W.ndim != 2 or W.shape[1] != n_a or W.shape[0] == 0:
         return None
     if "bias" in params and (b is None or b.shape != (W.shape[0],)):
