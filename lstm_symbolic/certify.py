@@ -51,7 +51,7 @@ def certify(
     xs: Any,
     eps: Any,
     label: Any,
-    method: str = "symbolic",
+    method: str = "best",
     mode: str = "fast",
     a0: Any = None,
     c0: Any = None,

@@ -26,6 +26,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .errors import InputError
+from .methods import METHODS
 from .inputs import MAX_STEPS
 
 __all__ = ["main", "parse_input_spec", "load_model_arg", "Progress"]
@@ -538,7 +539,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--steps", type=_steps_arg, default=None, help="number of steps T (default: the input's time axis)")
     b.add_argument("--input", required=True, metavar="SPEC",
                    help="onehot[:TOKENS] | linf:EPS[:CENTER.npy|:text=TEXT] | box:LO:HI (LO, HI numbers or .npy)")
-    b.add_argument("--method", choices=("interval", "symbolic"), default="symbolic", help="default symbolic")
+    b.add_argument("--method", choices=METHODS, default="best", help="default best (every method, sharing bounds)")
     b.add_argument("--mode", choices=("fast", "rigorous"), default="fast",
                    help="fast: numpy exp/tanh widened by a tested ulp budget; rigorous: no libm trusted")
     b.add_argument("--format", choices=("table", "json", "markdown"), default="table")
@@ -557,7 +558,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="floats (T, n_x) or (T, B, n_x), or integer tokens (T,) or (T, B) (one-hot encoded)")
     c.add_argument("--labels", required=True, metavar="Y.npy", help="integer labels (B,) (or one), or the word 'predicted'")
     c.add_argument("--eps", required=True, help="L∞ radius (>= 0)")
-    c.add_argument("--method", choices=("symbolic", "interval"), default="symbolic")
+    c.add_argument("--method", choices=METHODS, default="best", help="default best (every method, sharing bounds)")
     c.add_argument("--mode", choices=("fast", "rigorous"), default="fast")
     c.add_argument("--format", choices=("table", "json"), default="table")
     c.add_argument("--batch-first", action="store_true", help="--inputs is (B, T, …) instead of (T, B, …)")

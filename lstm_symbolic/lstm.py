@@ -12,7 +12,6 @@ For one step, with ``z = [a⟨t−1⟩, x⟨t⟩]`` (``a`` first)::
 from __future__ import annotations
 
 import os
-import zipfile
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Mapping, NamedTuple
@@ -38,7 +37,6 @@ __all__ = [
 
 #: Gate names in the seed's notation, in the order this library stacks them.
 GATES = ("f", "u", "c", "o")
-_TORCH_ORDER = ("u", "f", "c", "o")  # PyTorch stacks i, f, g, o
 
 
 @dataclass(frozen=True, eq=False)

@@ -146,7 +146,7 @@ def propagate(
     steps: int | None = None,
     a0: Any = None,
     c0: Any = None,
-    method: str = "interval",
+    method: str = "best",
     mode: str = "fast",
     max_symbols: int | None = None,
     progress: Callable[[int, int], None] | None = None,
@@ -159,8 +159,9 @@ def propagate(
     ``inputs``: one input set used at every step (then ``steps=T`` is required), a sequence of
     T sets, or one set whose arrays carry the time axis. ``a0``, ``c0``: arrays or Intervals of
     shape (n_a,) or (B, n_a); default zeros. ``method``: one of :data:`METHODS` —
-    ``"interval"`` (sound interval arithmetic), ``"symbolic"`` (affine forms: keeps the
-    relations between signals), ``"best"`` (every method, sharing bounds node by node).
+    ``"interval"`` (sound interval arithmetic, the cheapest), ``"symbolic"`` (forward affine
+    forms: keeps the relations between signals), ``"linear"`` (backward linear bounds, CROWN
+    class), ``"best"`` (the default: every method in lockstep, sharing bounds node by node).
     ``mode``: ``"fast"`` (numpy's elementary functions widened by a tested ulp budget) or
     ``"rigorous"`` (no trust in any libm). ``max_symbols`` (symbolic, best): how many noise
     symbols are carried between steps; fewer is faster and looser. ``window`` (linear, best):
@@ -184,7 +185,7 @@ def unroll(
     steps: int | None = None,
     a0: Any = None,
     c0: Any = None,
-    method: str = "interval",
+    method: str = "best",
     mode: str = "fast",
     max_symbols: int | None = None,
     progress: Callable[[int, int], None] | None = None,
@@ -348,7 +349,7 @@ def _run(engine: Any, model: Model, schedule: list, a0: Any, c0: Any, B: int, ti
                 states[l] = {k: sig[k] for k in layer.cell.state}
                 x = sig["a"]
             if model.head is not None:
-                y = engine.softmax(model.head, x)
+                y = engine.softmax(model.head, x, final=t == T - 1)
                 if y_store is None:
                     y_store = (np.empty((T,) + y[0].shape), np.empty((T,) + y[1].shape))
                 y_store[0][t], y_store[1][t] = y
@@ -399,7 +400,7 @@ def _run_layer_major(engine: Any, model: Model, schedule: list, inits: list, rec
     a_last = restore(xs[T - 1])
     if model.head is not None:
         for t in range(T):
-            y = engine.softmax(model.head, restore(xs[t]))
+            y = engine.softmax(model.head, restore(xs[t]), final=t == T - 1)
             if y_store is None:
                 y_store = (np.empty((T,) + y[0].shape), np.empty((T,) + y[1].shape))
             y_store[0][t], y_store[1][t] = y

@@ -52,7 +52,7 @@ def test_symbolic_never_looser_than_interval(seed: int) -> None:
     w = model(n_a=5, n_x=3, seed=seed)
     rng = np.random.default_rng(seed)
     for inputs in (ls.LinfBall(rng.normal(size=(12, 3, 3)), 0.2), ls.OneHot(3, [0, 2])):
-        ti = ls.propagate(w, inputs, steps=None if isinstance(inputs, ls.LinfBall) else 12)
+        ti = ls.propagate(w, inputs, steps=None if isinstance(inputs, ls.LinfBall) else 12, method="interval")
         ts = ls.propagate(w, inputs, steps=None if isinstance(inputs, ls.LinfBall) else 12, method="symbolic")
         for name, iv in ts.signals().items():
             other = ti.signals()[name]

@@ -162,7 +162,7 @@ def test_bounds_torch_and_onnx_models(capsys, tmp_path):
     torch.manual_seed(0)
     lstm = torch.nn.LSTM(3, 4)
     torch.save(lstm.state_dict(), tmp_path / "m.pt")
-    rc, out, err = run(capsys, "bounds", str(tmp_path / "m.pt"), "--steps", "3", "--input", "box:-1:1", "--format", "json")
+    rc, out, err = run(capsys, "bounds", str(tmp_path / "m.pt"), "--steps", "3", "--input", "box:-1:1", "--format", "json", "--method", "symbolic")
     assert rc == 0, err
     data = json.loads(out)
     assert data["n_y"] is None and "y" not in data["signals"] and data["n_a"] == 4
@@ -177,7 +177,7 @@ def test_bounds_torch_and_onnx_models(capsys, tmp_path):
             torch.onnx.export(lstm, (torch.zeros(2, 1, 3),), str(tmp_path / "m.onnx"), dynamo=False)
         except Exception as exc:  # pragma: no cover
             pytest.skip(f"torch.onnx.export unavailable: {exc}")
-    rc, out2, err = run(capsys, "bounds", str(tmp_path / "m.onnx"), "--steps", "3", "--input", "box:-1:1", "--format", "json")
+    rc, out2, err = run(capsys, "bounds", str(tmp_path / "m.onnx"), "--steps", "3", "--input", "box:-1:1", "--format", "json", "--method", "symbolic")
     assert rc == 0, err
     assert json.loads(out2)["signals"]["a"] == data["signals"]["a"]
 
@@ -381,7 +381,7 @@ def test_progress_on_a_chunked_symbolic_run_terminates(capsys, monkeypatch, tmp_
     center = np.random.default_rng(6).normal(size=(2, 12, 2))  # (T, B, n_x)
     np.save(tmp_path / "cent.npy", center)
     monkeypatch.setattr(cli, "Progress", _Recorder)
-    rc, out, err = run(capsys, "bounds", str(tmp_path / "m.npz"), "--input", f"linf:0.1:{tmp_path / 'cent.npy'}", "--format", "json")
+    rc, out, err = run(capsys, "bounds", str(tmp_path / "m.npz"), "--input", f"linf:0.1:{tmp_path / 'cent.npy'}", "--format", "json", "--method", "symbolic")
     assert rc == 0, err
     totals = {t for _, t in _Recorder.calls}
     assert len(totals) == 1 and (total := totals.pop()) > 2 and total % 2 == 0  # T steps per chunk, > 1 chunk
@@ -417,7 +417,7 @@ def test_no_progress_bar_in_a_pipe_and_one_in_a_terminal(tmp_path):
     finally:
         os.close(master)
     assert proc.returncode == 0
-    assert "symbolic bounds [" in b"".join(chunks).decode() and "3/3" in b"".join(chunks).decode()
+    assert "best bounds [" in b"".join(chunks).decode() and "3/3" in b"".join(chunks).decode()  # the default method
 
 
 def test_progress_update_grows_total_and_throttles():
@@ -502,7 +502,7 @@ def test_classifier_y_per_class_top_rows_with_vocabulary(capsys, demo_w):
 
 def test_classifier_y_all_classes_when_few(capsys, tmp_path):
     w = _big_vocab_model(tmp_path, n_y=4)
-    rc, out, err = run(capsys, "bounds", str(tmp_path / "m.npz"), "--steps", "2", "--input", "box:-1:1", "--signals", "y")
+    rc, out, err = run(capsys, "bounds", str(tmp_path / "m.npz"), "--steps", "2", "--input", "box:-1:1", "--signals", "y", "--method", "symbolic")
     assert rc == 0, err
     rows = _class_block(out)
     assert "per class (all 4)" in out and [r[1] for r in rows] == ["0", "1", "2", "3"] * 2
@@ -510,7 +510,7 @@ def test_classifier_y_all_classes_when_few(capsys, tmp_path):
     for i, (_, name, lo, hi) in enumerate(rows):
         t, k = divmod(i, 4)
         assert lo <= Decimal(float(tr.y.lo[t, k])) and Decimal(float(tr.y.hi[t, k])) <= hi
-    rc, md, _ = run(capsys, "bounds", str(tmp_path / "m.npz"), "--steps", "2", "--input", "box:-1:1", "--signals", "y", "--format", "markdown")
+    rc, md, _ = run(capsys, "bounds", str(tmp_path / "m.npz"), "--steps", "2", "--input", "box:-1:1", "--signals", "y", "--format", "markdown", "--method", "symbolic")
     assert rc == 0 and "| t | class | symbolic |" in md and md.count("\n| 1 |") == 1 and md.count("\n|  | ") == 6
 
 

@@ -11,7 +11,8 @@ plus the few calls the unrolling loop of :mod:`lstm_symbolic.propagate` makes:
   (optimised slopes); by default ``bounds(v)``;
 - ``refine(v, lo, hi)``: tighten a value's bounds with other sound bounds of the same
   quantity (an a priori domain, another method's bounds);
-- ``softmax(head, a)``: bounds of ``y = softmax(W_y a + b_y)``, (B, n_y);
+- ``softmax(head, a, final)``: bounds of ``y = softmax(W_y a + b_y)``, (B, n_y) (``final``:
+  at the last step, where a method may spend more);
 - ``margins(head, a, labels)``: lower bounds of ``z_label − z_j``, (B, n_y), ``+inf`` at the
   label;
 - ``end_step(states)``: called once per time step with every carried value (a method may
@@ -132,7 +133,7 @@ class Engine:
     def final_bounds(self, v: Any) -> Pair:
         return self.bounds(v)
 
-    def softmax(self, head: Any, a: Any) -> Pair:
+    def softmax(self, head: Any, a: Any, final: bool = False) -> Pair:
         raise NotImplementedError
 
     def margins(self, head: Any, a: Any, labels: np.ndarray) -> np.ndarray:

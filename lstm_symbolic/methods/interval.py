@@ -224,7 +224,7 @@ class IntervalEngine(Engine):
         return IV(*K.mix((z.lo, z.hi), (n.lo, n.hi), (h.lo, h.hi)), k)
 
     # --- outputs and the end of a step ---------------------------------------------------
-    def softmax(self, head: Any, a: IV) -> Pair:
+    def softmax(self, head: Any, a: IV, final: bool = False) -> Pair:
         y = IV(*softmax_bounds(head, a.lo, a.hi, self.mode), a.k)
         return y.hull()
 

@@ -68,6 +68,8 @@ __all__ = ["LinearEngine", "Node", "FULL_HORIZON_WORK", "DEFAULT_OPTIMISE"]
 
 #: A backward pass may cost this many multiply-adds per step before the window is shortened.
 FULL_HORIZON_WORK = 2e8
+#: Backward passes of the softmax rows go back this many steps before the last step.
+OUTPUT_WINDOW = 2
 #: Default number of slope-optimisation iterations for final queries (0: none).
 DEFAULT_OPTIMISE = 0
 
@@ -748,11 +750,12 @@ class LinearEngine(Engine):
             lam_k[:] = np.clip(lam_k - step * span * np.sign(grad) * mask, s_min, s_max)
 
     # --- outputs -------------------------------------------------------------------------
-    def _rows_upper(self, a: Node, D_hi: np.ndarray, D_lo: np.ndarray, optimise: int = 0) -> np.ndarray:
+    def _rows_upper(self, a: Node, D_hi: np.ndarray, D_lo: np.ndarray, optimise: int = 0, window: Any = "engine") -> np.ndarray:
         """Upper bounds of ``(D_hi + D_lo) a`` (B, q) for rows ``D_hi + D_lo`` (B, q, n) exact:
         ``D_hi a`` by a backward pass, the tiny ``D_lo a`` by ``|D_lo| mag(a)``."""
         seeds = [(a, D_hi)]
-        U = self._optimised(seeds, optimise, self.window) if optimise else self._backward(seeds, self.window)[0]
+        window = self.window if window == "engine" else window
+        U = self._optimised(seeds, optimise, window) if optimise else self._backward(seeds, window)[0]
         if D_lo.any():
             U = R.step_up(U + _absdot_up(np.abs(D_lo), _mag(self.bounds(a))))
         return U
@@ -771,20 +774,24 @@ class LinearEngine(Engine):
         out[np.arange(labels.shape[0]), labels] = np.inf
         return np.where(np.isnan(out), -np.inf, out)
 
-    def softmax(self, head: Any, a: Node) -> Pair:
+    def softmax(self, head: Any, a: Node, final: bool = False) -> Pair:
         """``y = softmax(W_y a + b_y)`` from backward bounds of every difference ``z_j − z_k``
-        (or of the logits, above :data:`~.interval.SOFTMAX_PAIRWISE_MAX` classes)."""
+        (or of the logits, above :data:`~.interval.SOFTMAX_PAIRWISE_MAX` classes). These are
+        ``n_y²`` rows: before the last step the pass goes back at most
+        :data:`OUTPUT_WINDOW` steps (the output is only reported there), at the last step as
+        far as the engine's window."""
         from . import interval as I
 
+        window = self.window if final else (OUTPUT_WINDOW if self.window is None else min(self.window, OUTPUT_WINDOW))
         if head.n_y > I.SOFTMAX_PAIRWISE_MAX:
             W = head.W
-            U = self._rows_upper(a, np.broadcast_to(np.concatenate([W, -W])[None], (self.B, 2 * head.n_y, W.shape[1])), np.zeros((1, 1, 1)))
+            U = self._rows_upper(a, np.broadcast_to(np.concatenate([W, -W])[None], (self.B, 2 * head.n_y, W.shape[1])), np.zeros((1, 1, 1)), window=window)
             z = (R.step_down(R.step_down(-U[:, head.n_y :]) + head.b), R.step_up(U[:, : head.n_y] + head.b))
             return K.softmax_from_logits(*z, self.mode)
         D_hi, D_lo, (bd_lo, bd_hi) = head.softmax_rows
         q = D_hi.shape[0]
         rows = lambda D: np.broadcast_to(np.concatenate([D, -D])[None], (self.B, 2 * q, D.shape[1]))  # noqa: E731
-        U = self._rows_upper(a, rows(D_hi), rows(D_lo))
+        U = self._rows_upper(a, rows(D_hi), rows(D_lo), window=window)
         lo = R.step_down(R.step_down(-U[:, q:]) + bd_lo)
         hi = R.step_up(U[:, :q] + bd_hi)
         shape = (self.B, head.n_y, head.n_y)

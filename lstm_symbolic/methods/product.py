@@ -141,9 +141,9 @@ class ProductEngine(Engine):
         return self._each("mix", z, n, h)
 
     # --- outputs and the end of a step ---------------------------------------------------
-    def softmax(self, head: Any, a: PV) -> Pair:
+    def softmax(self, head: Any, a: PV, final: bool = False) -> Pair:
         self._share(a)
-        ys = [e.softmax(head, p) for e, p in zip(self.engines, a.parts)]
+        ys = [e.softmax(head, p, final) for e, p in zip(self.engines, a.parts)]
         lo, hi = ys[0]
         for y in ys[1:]:
             lo, hi = np.maximum(lo, y[0]), np.minimum(hi, y[1])

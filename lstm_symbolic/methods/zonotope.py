@@ -60,6 +60,20 @@ class SV:
         self.form, self.lo, self.hi, self.err = form, lo, hi, err
 
 
+def _quiet(fn: Any) -> Any:
+    """Run ``fn`` with float overflow and invalid operations silent: they only arise from
+    overflowing (finite but huge) inputs, whose units become non-finite and are handled as
+    described in the module docstring."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with np.errstate(over="ignore", invalid="ignore"):
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
 def _finite_rows(form: AffineForm) -> np.ndarray:
     """Units (B, n) whose centre, box and every coefficient are finite."""
     ok = np.isfinite(form.centre) & np.isfinite(form.box)
@@ -146,6 +160,7 @@ class ZonotopeEngine(Engine):
         return form
 
     # --- the algebra ---------------------------------------------------------------------
+    @_quiet
     def linear(self, affine: Affine, parts: Sequence[Any]) -> SV:
         special = [i for i, p in enumerate(parts) if not isinstance(p, SV)]
         if not special:
@@ -188,10 +203,12 @@ class ZonotopeEngine(Engine):
             start += n
         return out
 
+    @_quiet
     def concat(self, vs: Sequence[SV]) -> SV:
         forms = [self._settled(v) for v in vs]
         return SV(A.concat(forms), np.concatenate([v.lo for v in vs], axis=-1), np.concatenate([v.hi for v in vs], axis=-1))
 
+    @_quiet
     def _unary(self, relax: Any, v: SV) -> SV:
         form = self._settled(v)
         finite = np.isfinite(v.lo) & np.isfinite(v.hi)
@@ -213,6 +230,7 @@ class ZonotopeEngine(Engine):
     def tanh(self, v: SV) -> SV:
         return self._unary(TANH, v)
 
+    @_quiet
     def gate(self, g: SV, v: SV) -> SV:
         gf, vf = self._settled(g), self._settled(v)
         lin = PRODUCT.relax(g.lo, g.hi, v.lo, v.hi)
@@ -221,6 +239,7 @@ class ZonotopeEngine(Engine):
         bound = (np.maximum(lo, np.minimum(v.lo, 0.0)), np.minimum(hi, np.maximum(v.hi, 0.0)))
         return self._value(form, bound, err=lin.error)
 
+    @_quiet
     def add(self, v: SV, w: SV) -> SV:
         ones = np.ones_like(v.lo)
         form = A.combine([(ones, v.form), (ones, w.form)], np.zeros_like(v.lo), None)
@@ -236,7 +255,8 @@ class ZonotopeEngine(Engine):
         return self.add(self.gate(keep, n), self.gate(z, h))
 
     # --- outputs and the end of a step ---------------------------------------------------
-    def softmax(self, head: Any, a: SV) -> Pair:
+    @_quiet
+    def softmax(self, head: Any, a: SV, final: bool = False) -> Pair:
         """``y = softmax(W_y a + b_y)`` through the difference rows applied to the form (the
         correlation between ``z_j`` and ``z_k`` is kept), or from the logits' bounds for more
         than :data:`~.interval.SOFTMAX_PAIRWISE_MAX` classes."""
@@ -249,6 +269,7 @@ class ZonotopeEngine(Engine):
         shape = lo.shape[:-1] + (head.n_y, head.n_y)
         return K.softmax_from_differences(lo.reshape(shape), hi.reshape(shape), self.mode)
 
+    @_quiet
     def margins(self, head: Any, a: SV, labels: np.ndarray) -> np.ndarray:
         """Lower bounds of ``z_label − z_j`` (B, n_y): the exact difference rows applied to the
         form. ``+inf`` at ``j = label``."""
@@ -262,6 +283,7 @@ class ZonotopeEngine(Engine):
         out[np.arange(labels.shape[0]), labels] = np.inf
         return np.where(np.isnan(out), -np.inf, out)
 
+    @_quiet
     def end_step(self, states: list[dict[str, Any]]) -> list[dict[str, Any]]:
         names = [(i, k) for i, s in enumerate(states) for k in s]
         forms = []
