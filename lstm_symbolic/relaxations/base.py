@@ -177,31 +177,46 @@ class SShaped:
         g_max = np.maximum(_up(f_hi_l - _down(lam * lo)), _up(f_hi_u - _down(lam * hi)))
         bad = np.zeros(np.broadcast_shapes(lo.shape, np.shape(lam)), dtype=bool)
         if stationary:
+            # g' = f' − λ vanishes where f' = λ: at ±x_λ (f' even, decreasing in |x|), only for
+            # 0 < λ < peak. On each side of 0 the stationary point lies strictly inside the
+            # part of [l, u] on that side only if f'(end near 0) > λ > f'(end far from 0):
+            # where sound bounds rule that out, the ends suffice; elsewhere x_λ must be
+            # enclosed and the enclosure verified, or the unit is marked unverified.
             inner = (lam > 0) & (lam < self.peak)
             with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
                 xs = np.where(inner, self.inverse_derivative(np.where(inner, lam, 0.5 * self.peak)), 0.0)
-            xs = np.where(np.isfinite(xs), xs, 0.0)
+            found = np.isfinite(xs)
+            xs = np.where(found, xs, 0.0)
             delta = (np.abs(xs) + 1.0) * 2.0**-30
+            zero = np.zeros_like(lo)
             for sign in (1.0, -1.0):  # +x_λ: local max of g;  −x_λ: local min of g
+                if sign > 0:
+                    near_end, far_end, seg = np.maximum(lo, zero), hi, hi >= 0
+                else:
+                    near_end, far_end, seg = np.minimum(hi, zero), lo, lo <= 0
+                d_ne, d_fe = self.derivative(near_end, mode), self.derivative(far_end, mode)
+                possible = inner & seg & (d_ne[1] > lam) & (d_fe[0] < lam)
+                if not possible.any():
+                    continue
                 centre = sign * xs
                 near, far = centre - sign * delta, centre + sign * delta  # |near| < |far|
                 X_lo, X_hi = np.minimum(near, far), np.maximum(near, far)
-                touches = inner & (X_hi >= lo) & (X_lo <= hi)
-                if not touches.any():
-                    continue
                 # f' decreases in |x|: verify f'(near) >= λ >= f'(far), so x_λ ∈ X
                 d_near, d_far = self.derivative(near, mode), self.derivative(far, mode)
-                ok = (d_near[0] >= lam) & (d_far[1] <= lam)
-                bad |= touches & ~ok
+                ok = found & (d_near[0] >= lam) & (d_far[1] <= lam)
+                bad |= possible & ~ok
+                touches = possible & ok & (X_hi >= lo) & (X_lo <= hi)
+                if not touches.any():
+                    continue
                 slope_span = _up(d_near[1] - d_far[0])
                 spread = _up(_up(np.maximum(slope_span, 0.0) * delta))
                 f_lo_c, f_hi_c = self.value(centre, centre, mode)
                 if sign > 0:
                     g_c = _up(_up(f_hi_c - _down(lam * centre)) + spread)
-                    g_max = np.where(touches & ok, np.maximum(g_max, g_c), g_max)
+                    g_max = np.where(touches, np.maximum(g_max, g_c), g_max)
                 else:
                     g_c = _down(_down(f_lo_c - _up(lam * centre)) - spread)
-                    g_min = np.where(touches & ok, np.minimum(g_min, g_c), g_min)
+                    g_min = np.where(touches, np.minimum(g_min, g_c), g_min)
         return np.where(bad, -np.inf, g_min), np.where(bad, np.inf, g_max)
 
     def touch_point(self, lam: np.ndarray, lo: np.ndarray, hi: np.ndarray, upper: bool) -> tuple[np.ndarray, np.ndarray]:

@@ -23,8 +23,13 @@ def sigmoid_derivative(x: np.ndarray, mode: str = "fast") -> tuple[np.ndarray, n
 
 
 def sigmoid_inverse_derivative(lam: np.ndarray) -> np.ndarray:
-    """Float ``x >= 0`` with ``σ'(x) ≈ λ`` for ``0 < λ < 1/4`` (verified by the caller)."""
-    return 2.0 * np.arctanh(np.sqrt(1.0 - 4.0 * lam))
+    """Float ``x >= 0`` with ``σ'(x) ≈ λ`` for ``0 < λ < 1/4`` (verified by the caller).
+
+    ``x = 2 atanh(s)`` with ``s = √(1 − 4λ)``, written ``ln((1 + s)² / (4λ))`` (since
+    ``1 − s = 4λ/(1 + s)``): accurate for tiny ``λ``, where ``1 − 4λ`` rounds to 1 and the
+    ``atanh`` form would give inf."""
+    s = np.sqrt(1.0 - 4.0 * lam)
+    return 2.0 * np.log1p(s) - np.log(4.0 * lam)
 
 
 SIGMOID = SShaped("sigmoid", K.sigmoid, sigmoid_derivative, sigmoid_inverse_derivative, 0.25, K._libm_sigmoid)

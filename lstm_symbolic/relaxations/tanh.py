@@ -24,8 +24,12 @@ def tanh_derivative(x: np.ndarray, mode: str = "fast") -> tuple[np.ndarray, np.n
 
 
 def tanh_inverse_derivative(lam: np.ndarray) -> np.ndarray:
-    """Float ``x >= 0`` with ``tanh'(x) ≈ λ`` for ``0 < λ < 1`` (verified by the caller)."""
-    return np.arctanh(np.sqrt(1.0 - lam))
+    """Float ``x >= 0`` with ``tanh'(x) ≈ λ`` for ``0 < λ < 1`` (verified by the caller).
+
+    ``x = atanh(s)`` with ``s = √(1 − λ)``, written ``ln(1 + s) − ½ ln λ`` (since
+    ``1 − s = λ/(1 + s)``): accurate for tiny ``λ``, where the ``atanh`` form overflows."""
+    s = np.sqrt(1.0 - lam)
+    return np.log1p(s) - 0.5 * np.log(lam)
 
 
 TANH = SShaped("tanh", K.tanh, tanh_derivative, tanh_inverse_derivative, 1.0, np.tanh)
