@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Callable
 
-import mpmath as mp
 import sympy as sp
 
+from lstm_symbolic import constants as C
 from lstm_symbolic.proof import Claim, Evidence, Outcome, Theme, Verdict, require, sympy_zero
 
-from ._common import certainly_less, lstm_step, sig
+from ._common import certainly_less, check_constant, lstm_step, num, sig
 
 R = sp.Rational
 
@@ -189,10 +189,11 @@ def _a_without_c() -> Outcome:
     # next step: W_c^a = 1, every other weight 0, biases 0: Γ_f = Γ_u = 1/2, c̃ = tanh(a)
     nxt = lambda a: sig(0) * c_t + sig(0) * sp.tanh(a)  # noqa: E731
     require(certainly_less(nxt(aA), nxt(aB)), "c differs")
-    with mp.workdps(30):
-        d = mp.nstr(mp.mpf(sp.N(nxt(aB) - nxt(aA), 40).__str__()), 10)
+    diff = C.CONSTANTS["a_changes_c_difference"].closed
+    require(sp.simplify(diff - (nxt(aB) - nxt(aA))) == 0, "registry: the difference of the next cells")
     return Outcome(Verdict.REFUTED, (Evidence("high precision (certain sign)", f"$c^{{<t+1>}}_B - c^{{<t+1>}}_A = "
-                                              f"\\tfrac12(\\tanh\\tfrac{{9}}{{20}} - \\tanh\\tfrac{{1}}{{20}}) = {d} > 0$."),),
+                                              f"\\tfrac12(\\tanh\\tfrac{{9}}{{20}} - \\tanh\\tfrac{{1}}{{20}}) = {num(diff, 12)} > 0$."),
+                                     check_constant("a_changes_c_difference")),
                    counterexample=r"$n_a = n_x = 1$; two runs with the same $c^{<t>} = \operatorname{atanh}\tfrac12$ and "
                                   r"$\Gamma_o^{<t>} = 1/10$ vs $9/10$ (different $x^{<t>}$), so $a^{<t>} = 1/20$ vs $9/20$; "
                                   r"next step with $W_c^{a} = 1$, all other weights and biases $0$: $c^{<t+1>}$ differs. "

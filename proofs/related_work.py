@@ -31,7 +31,7 @@ def _better_behaved() -> Outcome:
     k = 10
     bound = sp.Rational(1, 4) ** k
     ev.append(Evidence("exact", f"through $k = {k}$ sigmoids a derivative is multiplied by at most $4^{{-{k}}} = "
-                                f"{fmt(bound, 4)}$; through $k$ tanh's by at most $1$."))
+                                f"1/{bound.q} = {fmt(bound, 14)}$ (exact); through $k$ tanh's by at most $1$."))
     return Outcome(Verdict.REFUTED, tuple(ev), counterexample=(
         r"There is no contradiction to explain: $\sigma' \le 1/4 = \tfrac14\max\tanh'$ everywhere, so the notes' "
         r"'smoother' sigmoid gradient is the *smaller* one, and products of small derivatives are what vanish. "
@@ -47,8 +47,12 @@ def _forget_bias() -> Outcome:
         lim = sp.simplify(1 / (1 - f))
         require(sp.simplify(lim - (1 + sp.exp(b))) == 0, "1/(1-σ(b)) = 1 + e^b")
         ev.append(check_constant(f"cell_limit_bias_{b}"))
-        rows.append(f"$b_f = {b}$: $\\Gamma_f = {fmt(f, 4)}$, $\\Gamma_f^{{{T}}} = {fmt(f**T, 3)}$, "
-                    f"$|c| < 1 + e^{{{b}}} = {fmt(lim, 5)}$")
+        pw = f"2^{{-{T}}}" if b == 0 else fmt(C.CONSTANTS[f"forget_gate_bias_{b}_pow_20"].closed, 12)
+        rows.append(f"$b_f = {b}$: $\\Gamma_f = {'1/2' if b == 0 else fmt(f, 12)}$, $\\Gamma_f^{{{T}}} = {pw}$, "
+                    f"$|c| < 1 + e^{{{b}}}$")
+    require(sig(sp.Integer(0)) ** T == sp.Rational(1, 2**T), "σ(0)^20 = 2^-20")
+    ev += [check_constant("sigmoid_1"), check_constant("sigmoid_2"), check_constant("forget_gate_bias_1_pow_20"),
+           check_constant("forget_gate_bias_2_pow_20")]
     ev.append(Evidence("exact (sympy)", "at initialisation ($W \\approx 0$): " + "; ".join(rows) + "."))
     return Outcome(Verdict.EMPIRICAL, tuple(ev), citation=PAPER + " The library adds: a larger $b_f$ keeps more of "
                    r"$c$ per step ($\partial c^{<T>}/\partial c^{<0>}$ along the cell path is $\prod\Gamma_f$) and "
