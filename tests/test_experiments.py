@@ -1,7 +1,10 @@
-"""experiments/: the trainer's backward passes and the cells against the library."""
+"""experiments/: the trainer's backward passes, the cells against the library, the result caches."""
 
 from __future__ import annotations
 
+import importlib
+import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -15,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from experiments import training as T  # noqa: E402
+from experiments import cache, run as runner, tasks, training as T  # noqa: E402
 
 CELLS = {
     "lstm": T.LSTM(),
@@ -123,3 +126,75 @@ def test_open_gates_are_exactly_one_and_never_trained() -> None:
     assert not np.array_equal(params["W_u"], init["W_u"])
     cache_, _ = cell.forward(params, streams.inputs[:20], cell.zero_state(8, 16))
     assert np.all(cache_["f"] == 1.0) and np.all(cache_["o"] == 1.0) and not np.all(cache_["u"] == 1.0)
+
+
+def test_matching_hidden_sizes() -> None:
+    lstm = T.n_params(T.init_params(T.LSTM(), np.random.default_rng(0), 16, 30))
+    assert lstm == 3518  # the demo model's count
+    n = tasks.matching_hidden_size(T.GRU(), 30, 30, lstm)
+    gru = T.n_params(T.init_params(T.GRU(), np.random.default_rng(0), n, 30))
+    assert n == 19 and abs(gru - lstm) / lstm < 0.02
+
+
+def test_recall_task_targets_are_the_latest_key() -> None:
+    task = tasks.recall_task(seed=3, n_streams=2, length=300)
+    marker, query = tasks.RECALL_SYMBOLS.index("M"), tasks.RECALL_SYMBOLS.index("Q")
+    for s in range(2):
+        key = -1
+        inp, tgt = task.streams.inputs[:, s], task.streams.targets[:, s]
+        for t in range(len(inp)):
+            if t > 0 and inp[t - 1] == marker:
+                key = inp[t]
+            if tgt[t] >= 0:
+                assert inp[t] == query and tgt[t] == key
+            elif inp[t] == query:
+                pytest.fail("a query without a target")
+        assert (tgt >= 0).sum() > 10
+
+
+# --------------------------------------------------------------------------- result caches
+
+
+@pytest.mark.parametrize("name", runner.EXPERIMENTS)
+def test_cached_results_are_current(name: str) -> None:
+    chk = cache.verify(name)
+    assert chk.ok, f"{name}: {chk.problems}; rerun `python -m experiments.run {name}` and commit the JSON"
+    record = json.loads((cache.RESULTS / f"{name}.json").read_text(encoding="utf-8"))
+    mod = importlib.import_module(f"experiments.{name}")
+    assert record["config"] == json.loads(json.dumps(mod.CONFIG)), "config in the JSON is not the module's CONFIG"
+    assert record["claims"] == list(mod.CLAIMS)
+
+
+def test_cache_check_detects_a_changed_input(tmp_path: Path) -> None:
+    name = runner.EXPERIMENTS[0]
+    for rel in cache.input_files(name) + (f"experiments/results/{name}.json",):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(ROOT / rel, tmp_path / rel)
+    assert cache.verify(name, tmp_path).ok
+    src = tmp_path / "experiments" / "training.py"
+    src.write_text(src.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    chk = cache.verify(name, tmp_path)
+    assert not chk.ok and any("training.py" in p for p in chk.problems)
+    with pytest.raises(cache.StaleResult, match="rerun"):
+        cache.load(name, tmp_path)
+    (tmp_path / "experiments" / "results" / f"{name}.json").unlink()
+    assert not cache.verify(name, tmp_path).ok
+
+
+@pytest.mark.parametrize("name", runner.EXPERIMENTS)
+def test_experiment_runs_in_smoke_mode(name: str) -> None:
+    """Every experiment's code runs end to end (tiny settings: seconds; the numbers are not checked)."""
+    record = runner.run_one(name, smoke=True)
+    json.dumps(record, allow_nan=False)
+    assert record["results"]
+
+
+@pytest.mark.slow
+def test_rerun_reproduces_the_cached_numbers(request) -> None:
+    """Rerun the quickest experiment in full and compare every number with its cache (exactly:
+    deterministic on the machine that made the cache; another BLAS may change last bits)."""
+    if "slow" not in (request.config.option.markexpr or ""):
+        pytest.skip("reruns an experiment (~30 s): run with -m slow")
+    record = runner.run_one("stability")
+    cached = json.loads((cache.RESULTS / "stability.json").read_text(encoding="utf-8"))
+    assert json.loads(json.dumps(record["results"])) == cached["results"]
