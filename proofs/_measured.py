@@ -15,7 +15,7 @@ from typing import Any
 
 from lstm_symbolic.proof import ProofFailure, require
 
-__all__ = ["experiment", "pm", "compare", "describe_comparison", "across", "listing", "curve_at", "span", "MODELS_TEXT", "MODELS_RECALL"]
+__all__ = ["MODELS", "MODELS_TEXT", "MODELS_RECALL", "experiment", "pm", "span", "compare", "judge", "across", "listing", "curve_at"]
 
 MODELS_TEXT = ("the demo corpus (next character over the whole Gettysburg Address, 1472 predictions, 30 symbols; "
                "whole-text loss from the zero state, nats per character — a memorisation task)")
@@ -23,8 +23,32 @@ MODELS_RECALL = ("the recall task (8 keys; store the key after a marker, answer 
                  "loss and accuracy over the queries of fresh held-out streams, chance $\\ln 8 = 2.079$ nats)")
 
 
-def experiment(name: str, models: str) -> tuple[dict[str, Any], str]:
-    """The verified cached results of experiment ``name`` and the Markdown that names it."""
+_BOTH_TASKS = f"on {MODELS_TEXT} (300 epochs) and on {MODELS_RECALL} (50 epochs)"
+_DEMO_MODELS = ("the shipped demo model and four siblings trained the same way (seeds 1–4), each read over the whole "
+                "corpus from the zero state")
+
+#: What each experiment trains or reads, in the words of its page (one description per experiment).
+MODELS = {
+    "forget_bias": "the seed's LSTM, $n_a = 16$, $b_f$ initialised to 0, 1, 2 (other biases 0), five seeds each, " + _BOTH_TASKS,
+    "gate_ablation": ("the seed's LSTM ($n_a = 16$, $b_f$ initialised to 1) and the same LSTM with one gate held at exactly 1 "
+                      "during training, five seeds each, " + _BOTH_TASKS),
+    "normaliser": ("the seed's LSTM, the LSTM with $a = \\Gamma_o \\odot \\sigma(c)$ and the LSTM with "
+                   "$\\Gamma_o = \\tanh(W_o z + b_o)$ ($n_a = 16$, $b_f$ initialised to 1), five seeds each, " + _BOTH_TASKS),
+    "gru_vs_lstm": ("the GRU of Jozefowicz et al. at the hidden size whose parameter count is closest to the LSTM's, against "
+                    "the seed's LSTM ($n_a = 16$) with $b_f$ initialised to 0 and to 1, five seeds each, " + _BOTH_TASKS),
+    "dropout": ("the seed's LSTM ($b_f$ initialised to 1), $n_a = 16$ and $32$, inverted dropout $p \\in \\{0, 0.25, 0.5\\}$ "
+                "on $a^{<t>} \\to y^{<t>}$, five seeds each, 300 epochs on the first 80 % of the demo corpus's predictions; "
+                "held-out: the last 20 %, read as the text's continuation from the zero state"),
+    "demo_dynamics": _DEMO_MODELS,
+    "stability": ("the seed's LSTM ($n_a = 16$, $b_f$ initialised to 1) and an Elman RNN $h' = \\tanh(W[h, x] + b)$ at the "
+                  "hidden size that matches the LSTM's parameter count, five seeds each, 300 epochs on " + MODELS_TEXT
+                  + "; and the shipped demo model"),
+}
+
+
+def experiment(name: str, detail: str = "") -> tuple[dict[str, Any], str]:
+    """The verified cached results of experiment ``name`` and the Markdown that names it (its
+    :data:`MODELS` entry, then ``detail``)."""
     from experiments import cache
 
     try:
@@ -34,9 +58,9 @@ def experiment(name: str, models: str) -> tuple[dict[str, Any], str]:
     require(record["experiment"] == name, f"experiments/results/{name}.json names another experiment")
     files = ", ".join(f"`{p}`" for p in record["inputs"]["files"])
     env = record["environment"]
-    text = (f"`experiments/{name}.py` — {record['title']}. Models: {models}. Results cached in "
-            f"`experiments/results/{name}.json`; inputs SHA-256 `{record['inputs']['sha256'][:16]}…` over {files}, "
-            f"recomputed from the files on disk by this check. Rerun: `{record['command']}` "
+    text = (f"`experiments/{name}.py` — {record['title']}. Models: {MODELS[name]}{'; ' + detail if detail else ''}. "
+            f"Results cached in `experiments/results/{name}.json`; inputs SHA-256 `{record['inputs']['sha256'][:16]}…` over "
+            f"{files}, recomputed from the files on disk by this check. Rerun: `{record['command']}` "
             f"({record['seconds']:g} s on the recording machine: Python {env['python']}, numpy {env['numpy']}, {env['machine']}).")
     return record["results"], text
 
@@ -63,9 +87,9 @@ def compare(a: dict[str, float], b: dict[str, float]) -> int:
     return 1 if d > 0 else -1
 
 
-def describe_comparison(a: dict[str, float], b: dict[str, float], what: str = "loss") -> str:
-    """'lower' / 'higher' / 'indistinguishable' for a against b."""
-    return {1: f"higher {what}", -1: f"lower {what}", 0: f"a {what} indistinguishable"}[compare(a, b)]
+def judge(c: int, higher: str, lower: str, same: str) -> str:
+    """The word for a :func:`compare` result (``higher`` when +1, ``lower`` when −1, ``same`` when 0)."""
+    return {1: higher, -1: lower, 0: same}[c]
 
 
 def across(values: list[float]) -> dict[str, float]:

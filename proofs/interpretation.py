@@ -236,15 +236,8 @@ def _o_propagates() -> Outcome:
 
 _GATES = {"full": "full LSTM", "forget_gate_held_at_1": r"$\Gamma_f \equiv 1$",
           "update_gate_held_at_1": r"$\Gamma_u \equiv 1$", "output_gate_held_at_1": r"$\Gamma_o \equiv 1$"}
-_DEMO_MODELS = ("the shipped demo model and four siblings trained the same way (seeds 1–4), each read over the whole "
-                "corpus from the zero state")
-_ABLATION_MODELS = ("the seed's LSTM ($n_a = 16$, $b_f$ initialised to 1) and the same LSTM with one gate held at exactly "
-                    "1 during training, five seeds each, on " + M.MODELS_TEXT + " (300 epochs) and " + M.MODELS_RECALL
-                    + " (50 epochs)")
-
-
 def _retrained(gate: str) -> tuple[Evidence, str, dict]:
-    res, exp = M.experiment("gate_ablation", _ABLATION_MODELS)
+    res, exp = M.experiment("gate_ablation")
     key = f"{gate}_gate_held_at_1"
     parts, cmps = [], {}
     for task, digits in (("text", 3), ("recall", 4)):
@@ -259,7 +252,7 @@ def _across(res: dict, get) -> dict[str, float]:  # type: ignore[no-untyped-def]
 
 
 def _output_gate_pruning() -> Outcome:
-    res, exp = M.experiment("demo_dynamics", _DEMO_MODELS)
+    res, exp = M.experiment("demo_dynamics")
     low = _across(res, lambda m: m["gates"]["output"]["below_0.1"])
     high = _across(res, lambda m: m["gates"]["output"]["above_0.9"])
     pruned = _across(res, lambda m: m["gates"]["pruned"])
@@ -277,19 +270,18 @@ def _output_gate_pruning() -> Outcome:
     ev.append(ev_r)
     require(pruned["min"] > 0.1 and sp_a["mean"] > 2 * sp_c["mean"] and held["min"] > loss["max"],
             "finding no longer matches the numbers (pruning, sparsity, test-time ablation)")
-    retrained = {1: "worse", -1: "better", 0: "as good"}
     finding = (f"Supported for the trained demo models: the output gate is mostly shut or open ({100 * low['mean']:.0f} % of "
                f"unit-steps below 0.1, {100 * high['mean']:.0f} % above 0.9), removes a present cell feature in "
                f"{100 * pruned['mean']:.0f} % of the cases, so $a$ is much sparser than $\\tanh c$ "
                f"({100 * sp_a['mean']:.0f} % vs {100 * sp_c['mean']:.0f} % near 0), and the models depend on it (holding it "
                f"open at test time raises the loss from {loss['mean']:.2f} to {held['mean']:.2f}). Whether a model needs "
-               f"it is another question: retrained with $\\Gamma_o \\equiv 1$ the LSTM is {retrained[cmps['text']]} on the "
-               f"demo corpus and {retrained[cmps['recall']]} on the recall task.")
+               f"it is another question: retrained with $\\Gamma_o \\equiv 1$ the LSTM is {M.judge(cmps['text'], 'worse', 'better', 'as good')} on the "
+               f"demo corpus and {M.judge(cmps['recall'], 'worse', 'better', 'as good')} on the recall task.")
     return Outcome(Verdict.MEASURED, tuple(ev), experiment=exp + " " + exp_r, finding=finding)
 
 
 def _forget_gate_role() -> Outcome:
-    res, exp = M.experiment("demo_dynamics", _DEMO_MODELS)
+    res, exp = M.experiment("demo_dynamics")
     below = _across(res, lambda m: m["gates"]["forget"]["below_0.5"])
     above = _across(res, lambda m: m["gates"]["forget"]["above_0.9"])
     counters = _across(res, lambda m: float(m["gates"]["forget"]["units_mean_above_0.99"]))
@@ -309,14 +301,14 @@ def _forget_gate_role() -> Outcome:
                f"forget gates do forget ({100 * below['mean']:.0f} % of unit-steps below 0.5) while keeping a few units "
                f"as near-perfect integrators; without forgetting the models fail (test time: loss {loss['mean']:.2f} → "
                f"{held['mean']:.2f}); retrained without $\\Gamma_f$ the LSTM is "
-               f"{'worse' if cmps['text'] > 0 else 'better' if cmps['text'] < 0 else 'as good'} on the demo corpus and "
-               f"{'worse' if cmps['recall'] > 0 else 'better' if cmps['recall'] < 0 else 'as good'} on the recall task, "
+               f"{M.judge(cmps['text'], 'worse', 'better', 'as good')} on the demo corpus and "
+               f"{M.judge(cmps['recall'], 'worse', 'better', 'as good')} on the recall task, "
                "whose stored key must be overwritten.")
     return Outcome(Verdict.MEASURED, tuple(ev), experiment=exp + " " + exp_r, finding=finding)
 
 
 def _candidate_role() -> Outcome:
-    res, exp = M.experiment("demo_dynamics", _DEMO_MODELS)
+    res, exp = M.experiment("demo_dynamics")
     share = _across(res, lambda m: m["input_share"]["candidate"])
     share_o = _across(res, lambda m: m["input_share"]["output_gate"])
     loss = _across(res, lambda m: m["loss"])
@@ -331,16 +323,14 @@ def _candidate_role() -> Outcome:
     finding = (f"The candidate contribution is an embedding of the input *in context*: the current character explains "
                f"{100 * share['mean']:.0f} % of its variance, $a^{{<t-1>}}$ the rest; writing every candidate in full "
                f"(Γ_u held at 1) breaks the trained models (loss {loss['mean']:.2f} → {held['mean']:.2f}), and retrained "
-               f"that way the LSTM is {'worse' if cmps['text'] > 0 else 'better' if cmps['text'] < 0 else 'as good'} on "
-               f"the demo corpus and {'worse' if cmps['recall'] > 0 else 'better' if cmps['recall'] < 0 else 'as good'} "
+               f"that way the LSTM is {M.judge(cmps['text'], 'worse', 'better', 'as good')} on "
+               f"the demo corpus and {M.judge(cmps['recall'], 'worse', 'better', 'as good')} "
                "on the recall task (which needs unmarked keys kept out of the cell).")
     return Outcome(Verdict.MEASURED, tuple(ev), experiment=exp + " " + exp_r, finding=finding)
 
 
 def _stable() -> Outcome:
-    res, exp = M.experiment("stability", "the seed's LSTM ($n_a = 16$, 3518 parameters) and an Elman RNN "
-                            "$h' = \\tanh(W[h, x] + b)$ with 36 units (3522 parameters), five seeds each, 300 epochs on "
-                            + M.MODELS_TEXT + "; and the shipped demo model")
+    res, exp = M.experiment("stability")
     lstm, rnn, demo = res["lstm"]["models"], res["rnn"]["models"], res["demo"]["models"][0]
     dev = {k: M.across([m["float32"][k]["max"] for m in lstm]) for k in ("c", "a")}
     dev_h = M.across([m["float32"]["h"]["max"] for m in rnn])
@@ -356,7 +346,9 @@ def _stable() -> Outcome:
                    "\\partial s^{<t_0>}\\|_2$: LSTM $c \\leftarrow c$: " f"${M.pm(J['c<-c'], 3)}$, $a \\leftarrow a$: "
                    f"${M.pm(J['a<-a'], 3)}$, whole state: ${M.pm(J['state'], 3)}$; RNN $h \\leftarrow h$: ${M.pm(J_h, 3)}$; "
                    f"shipped demo model $c \\leftarrow c$: ${demo['jacobian']['c<-c']['100']['median']:.3g}$."),
-          Evidence("measured: loss reached", f"LSTM ${M.pm(loss_l)}$, RNN ${M.pm(loss_r)}$ nats/char."),
+          Evidence("measured: models and loss reached", f"LSTM: {res['lstm']['n_hidden']} units, {res['lstm']['n_params']} "
+                   f"parameters, ${M.pm(loss_l)}$ nats/char; RNN: {res['rnn']['n_hidden']} units, {res['rnn']['n_params']} "
+                   f"parameters, ${M.pm(loss_r)}$ nats/char."),
           Evidence("what the library can show", r"with $\sup\Gamma_f < 1$ the cell is bounded for every $t$ by "
                    r"$\max(|c^{<0>}|, M/(1-\sup\Gamma_f))$ ([cell-bounded](domains.md#cell-bounded))."),
           ]
@@ -367,15 +359,13 @@ def _stable() -> Outcome:
                f"over seeds; {J['c<-c']['min']:.2g}–{J['c<-c']['max']:.2g}) where the RNN's $\\|\\partial h/\\partial h\\|$ "
                f"is {J_h['mean']:.2g}; rounding errors of a float32 run reach {dev['c']['mean']:.1e} in $c$ and "
                f"{dev['a']['mean']:.1e} in $a$, against {dev_h['mean']:.1e} in the RNN's $h$ — "
-               + {1: "the LSTM's $a$ less accurate", -1: "the LSTM's $a$ more accurate", 0: "no measurable difference for $a$"}[acc]
+               + M.judge(acc, "the LSTM's $a$ less accurate", "the LSTM's $a$ more accurate", "no measurable difference for $a$")
                + ". Long memory in $c$ and long-lived errors in $c$ are the same property.")
     return Outcome(Verdict.MEASURED, tuple(ev), experiment=exp, finding=finding)
 
 
 def _sigmoid_normaliser() -> Outcome:
-    res, exp = M.experiment("normaliser", "the seed's LSTM, the LSTM with $a = \\Gamma_o \\odot \\sigma(c)$ and the LSTM "
-                            "with a tanh output gate ($n_a = 16$, $b_f$ initialised to 1), five seeds each, on "
-                            + M.MODELS_TEXT + " (300 epochs) and " + M.MODELS_RECALL + " (50 epochs)")
+    res, exp = M.experiment("normaliser")
     labels = {"lstm": r"$a = \Gamma_o\tanh c$", "sigmoid_normaliser": r"$a = \Gamma_o\sigma(c)$"}
     rt = {k: res["text"][k] for k in labels}
     rr = {k: res["recall"][k] for k in labels}
@@ -396,7 +386,7 @@ def _sigmoid_normaliser() -> Outcome:
     require(meas["sigmoid_normaliser"]["a_negative"]["max"] == 0.0, "a sigmoid normaliser cannot give a < 0")
     behind = all(M.curve_at(rt["sigmoid_normaliser"], e) > M.curve_at(rt["lstm"], e) for e in (50, 100, 200))
     bigger = meas["sigmoid_normaliser"]["max_abs_c"]["mean"] > meas["lstm"]["max_abs_c"]["mean"]
-    word = {1: "worse than", -1: "better than", 0: "indistinguishable from"}
+    word = {k: M.judge(k, "worse than", "better than", "indistinguishable from") for k in (-1, 0, 1)}
     finding = (f"Partly. Trained with $a = \\Gamma_o\\sigma(c)$ the LSTM is {word[c[0]]} the tanh LSTM on the demo corpus "
                f"({rt['sigmoid_normaliser']['final']['loss']['mean']:.3f} vs {rt['lstm']['final']['loss']['mean']:.3f}) "
                f"and {word[c[1]]} it on the recall task: it works, "

@@ -68,10 +68,8 @@ _GATES = {"full": "full LSTM", "forget_gate_held_at_1": r"$\Gamma_f \equiv 1$",
 
 
 def _forget_bias_measured() -> Outcome:
-    res, exp = M.experiment("forget_bias", "the seed's LSTM, $n_a = 16$, $b_f$ initialised to 0, 1, 2 (other biases 0), "
-                            "five seeds each, on " + M.MODELS_TEXT + " (300 epochs) and on " + M.MODELS_RECALL + " (50 epochs)")
-    gru, exp_gru = M.experiment("gru_vs_lstm", "GRU at equal parameter count against the LSTM with $b_f = 0$ and $1$, "
-                                "five seeds each, the same two tasks")
+    res, exp = M.experiment("forget_bias")
+    gru, exp_gru = M.experiment("gru_vs_lstm")
     text, rec = res["text"], res["recall"]
     t_cmp = [M.compare(text[k]["final"]["loss"], text["b_f=0"]["final"]["loss"]) for k in ("b_f=1", "b_f=2")]
     r_cmp = [M.compare(rec[k]["final"]["loss"], rec["b_f=0"]["final"]["loss"]) for k in ("b_f=1", "b_f=2")]
@@ -114,9 +112,7 @@ def _forget_bias_measured() -> Outcome:
 
 
 def _gate_importance() -> Outcome:
-    res, exp = M.experiment("gate_ablation", "the seed's LSTM ($n_a = 16$, $b_f$ initialised to 1) and the same LSTM "
-                            "with one gate held at exactly 1 during training, five seeds each, on " + M.MODELS_TEXT
-                            + " (300 epochs) and " + M.MODELS_RECALL + " (50 epochs)")
+    res, exp = M.experiment("gate_ablation")
     ev, parts = [], []
     for task, label, digits in (("text", "demo corpus (language modelling)", 3), ("recall", "recall task", 4)):
         rows = res[task]
@@ -150,10 +146,7 @@ def _gate_importance() -> Outcome:
 
 
 def _dropout() -> Outcome:
-    res, exp = M.experiment("dropout", "the seed's LSTM ($b_f$ initialised to 1), $n_a = 16$ and $32$, inverted dropout "
-                            "$p \\in \\{0, 0.25, 0.5\\}$ on $a^{<t>} \\to y^{<t>}$, five seeds each, 300 epochs on the "
-                            "first 80 % of the demo corpus's predictions; held-out: the last 20 %, read as the text's "
-                            "continuation from the zero state")
+    res, exp = M.experiment("dropout")
     ev, parts = [], []
     for n in (16, 32):
         keys = [k for k in res if k.startswith(f"n_a={n},")]
@@ -168,7 +161,7 @@ def _dropout() -> Outcome:
             for part in ("final", "best"):
                 c = M.compare(res[k][part]["heldout_loss"], none[part]["heldout_loss"])
                 parts.append(f"$n_a = {n}$, $p = {k.split('p=')[1]}$ ({'end' if part == 'final' else 'best'}): "
-                             f"{'better' if c < 0 else 'worse' if c > 0 else 'indistinguishable'}")
+                             f"{M.judge(c, 'worse', 'better', 'indistinguishable')}")
     require(all(r["final"]["train_loss"]["mean"] < r["final"]["heldout_loss"]["mean"] / 2 for r in res.values()),
             "finding no longer matches the numbers (memorisation)")
     end_better = all(M.compare(res[k]["final"]["heldout_loss"], res[k.split(",")[0] + ",p=0"]["final"]["heldout_loss"]) < 0
@@ -187,16 +180,13 @@ def _dropout() -> Outcome:
 
 
 def _gru_vs_lstm() -> Outcome:
-    res, exp = M.experiment("gru_vs_lstm", "the GRU of Jozefowicz et al. with 19 units (3450 parameters on the demo "
-                            "corpus, 1910 on recall) against the seed's LSTM with 16 units (3518, 1898) and $b_f$ "
-                            "initialised to 0 and 1, five seeds each, on " + M.MODELS_TEXT + " (300 epochs) and "
-                            + M.MODELS_RECALL + " (50 epochs)")
-    word = {-1: "better than", 0: "indistinguishable from", 1: "worse than"}
+    res, exp = M.experiment("gru_vs_lstm")
+    word = {k: M.judge(k, "worse than", "better than", "indistinguishable from") for k in (-1, 0, 1)}
     ev, parts, cmps = [], [], {}
     for task, label, digits, first in (("text", "demo corpus (character-level language modelling)", 3, 25),
                                        ("recall", "recall task", 4, 5)):
         rows = res[task]
-        ev.append(Evidence(f"measured: {label}", "parameters: " + "; ".join(f"{_BF[k]}: {r['n_params']}" for k, r in rows.items())
+        ev.append(Evidence(f"measured: {label}", "size: " + "; ".join(f"{_BF[k]}: {r['n_hidden']} units, {r['n_params']} parameters" for k, r in rows.items())
                            + "; final loss: " + M.listing(rows, "loss", _BF, digits) + f"; at the first evaluation (epoch "
                            f"{first}): " + "; ".join(f"{_BF[k]}: ${M.curve_at(r, first):.3f}$" for k, r in rows.items()) + "."))
         cmps[task] = [M.compare(rows["gru"]["final"]["loss"], rows[k]["final"]["loss"]) for k in ("lstm_b_f=0", "lstm_b_f=1")]
@@ -215,9 +205,7 @@ def _gru_vs_lstm() -> Outcome:
 
 
 def _output_gate_tanh() -> Outcome:
-    res, exp = M.experiment("normaliser", "the seed's LSTM, the LSTM with $a = \\Gamma_o \\odot \\sigma(c)$ and the LSTM "
-                            "with $\\Gamma_o = \\tanh(W_o z + b_o)$ ($n_a = 16$, $b_f$ initialised to 1), five seeds each, on "
-                            + M.MODELS_TEXT + " (300 epochs) and " + M.MODELS_RECALL + " (50 epochs)")
+    res, exp = M.experiment("normaliser")
     labels = {"lstm": r"$\Gamma_o = \sigma$", "tanh_output_gate": r"$\Gamma_o = \tanh$"}
     rows_t = {k: res["text"][k] for k in labels}
     rows_r = {k: res["recall"][k] for k in labels}
@@ -230,7 +218,7 @@ def _output_gate_tanh() -> Outcome:
                    r"$\Gamma_o$ can flip the sign of $a$, and the a priori domain of $a$ stays $(-\tanh U_t, \tanh U_t)$.")]
     c = [M.compare(rows_t["tanh_output_gate"]["final"]["loss"], rows_t["lstm"]["final"]["loss"]),
          M.compare(rows_r["tanh_output_gate"]["final"]["loss"], rows_r["lstm"]["final"]["loss"])]
-    word = {1: "worse", -1: "better", 0: "indistinguishable"}
+    word = {k: M.judge(k, "worse", "better", "indistinguishable") for k in (-1, 0, 1)}
     finding = (f"That the paper's output gate is a tanh is a statement about its equations, not re-checked here. "
                f"What it changes was measured: against the σ gate the tanh gate is {word[c[0]]} on the demo corpus and "
                f"{word[c[1]]} on the recall task (two standard errors over 5 seeds), and trained tanh gates do use "
@@ -243,8 +231,7 @@ def _models(res: dict) -> list[dict]:
 
 
 def _two_semantics() -> Outcome:
-    res, exp = M.experiment("demo_dynamics", "the shipped demo model and four siblings trained the same way (seeds 1–4), "
-                            "each read over the whole corpus from the zero state")
+    res, exp = M.experiment("demo_dynamics")
     ms = _models(res)
     rc = M.across([m["reset"]["reset_c"]["summed"] for m in ms])
     ra = M.across([m["reset"]["reset_a"]["summed"] for m in ms])
@@ -272,8 +259,7 @@ def _two_semantics() -> Outcome:
 
 
 def _no_attractors() -> Outcome:
-    res, exp = M.experiment("demo_dynamics", "the shipped demo model and four siblings trained the same way (seeds 1–4); "
-                            "every character of the corpus held as a constant input, 16 starting states (zero and 15 states "
+    res, exp = M.experiment("demo_dynamics", "every character of the corpus held as a constant input, 16 starting states (zero and 15 states "
                             "of the corpus run), 1000 steps")
     rows, single, multi, drift_syms = [], [], [], []
     for name, m in res.items():
