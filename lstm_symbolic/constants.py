@@ -279,6 +279,35 @@ def _mk() -> dict[str, Constant]:
                      sp.simplify(1 / (1 - SIGMOID.subs(x, b))),
                      lambda b=b: mp.nsum(lambda j: _sig(mp.mpf(b)) ** j, [0, mp.inf]),
                      "geometric series Σ σ(b)^j (mp.nsum)"))
+    # further numbers the proof documents state (docs/proofs), each with its own check
+    add(Constant("sigmoid_1", "σ(1)", SIGMOID.subs(x, 1), lambda: (1 + mp.tanh(mp.mpf(1) / 2)) / 2,
+                 "other formula: (1 + tanh ½)/2"))
+    for b in (1, 2):
+        # Γ_f^20 at initialisation (W ≈ 0): how much of c⟨0⟩ survives 20 steps
+        add(Constant(f"forget_gate_bias_{b}_pow_20", f"σ({b})^20: Γ_f^20 at initialisation, b_f = {b}",
+                     SIGMOID.subs(x, b) ** 20, lambda b=b: mp.exp(-20 * mp.log1p(mp.exp(-b))),
+                     "other formula: exp(−20 ln(1 + e^−b))"))
+    add(Constant("sigmoid_tangent_error_2", "1 − σ(2): error of σ's tangent line ½ + x/4 at x = 2",
+                 1 - SIGMOID.subs(x, 2), lambda: (1 - mp.tanh(1)) / 2, "other formula: (1 − tanh 1)/2"))
+    add(Constant("tanh_linear_relative_error_half", "1 − tanh(½)/½: relative error of tanh x ≈ x at ±½",
+                 1 - 2 * sp.tanh(_HALF), lambda: 1 - 2 * mp.quad(lambda t: 1 / mp.cosh(t) ** 2, [0, mp.mpf(1) / 2]),
+                 "quadrature of sech² (mp.quad)"))
+    add(Constant("sigmoid_prime_ratio_5", "σ′(5)/σ′(0)", SIGMOID_PRIME.subs(x, 5) / SIGMOID_PRIME.subs(x, 0),
+                 lambda: mp.diff(_sig, 5) / mp.diff(_sig, 0), "numerical differentiation (mp.diff)"))
+    for name, slope in (("secant", SECANT_SLOPE), ("lsq", LSQ_SLOPE)):
+        add(Constant(f"fit_{name}_slope_ratio", f"max tanh′ / {name} slope of σ on [−2, 2]", 1 / slope,
+                     (lambda: 4 / mp.tanh(1)) if name == "secant" else (lambda: 1 / _num_lsq_slope()),
+                     "other formula: 4/tanh 1" if name == "secant" else "quadrature (mp.quad)"))
+    for frac in (sp.Rational(19997, 10000), sp.Rational(9995, 10000)):
+        add(Constant(f"tanh_{frac.p}_{frac.q}", f"tanh({frac.p}/{frac.q}) (a counterexample of docs/proofs/tanh.md)",
+                     sp.tanh(frac), lambda frac=frac: mp.quad(lambda t: 1 / mp.cosh(t) ** 2, [0, mp.mpf(frac.p) / frac.q]),
+                     "quadrature of sech² (mp.quad)"))
+    add(Constant("tanh_2_minus_0_964", "tanh 2 − 0.964", sp.tanh(2) - sp.Rational(241, 250),
+                 lambda: mp.quad(lambda t: 1 / mp.cosh(t) ** 2, [0, 2]) - mp.mpf(241) / 250, "quadrature of sech² (mp.quad)"))
+    add(Constant("a_changes_c_difference", "½(tanh 9/20 − tanh 1/20) (docs/proofs/interpretation.md)",
+                 (sp.tanh(sp.Rational(9, 20)) - sp.tanh(sp.Rational(1, 20))) / 2,
+                 lambda: mp.quad(lambda t: 1 / mp.cosh(t) ** 2, [mp.mpf(1) / 20, mp.mpf(9) / 20]) / 2,
+                 "quadrature of sech² (mp.quad)"))
     return {c.key: c for c in cs}
 
 

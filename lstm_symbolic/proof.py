@@ -14,8 +14,12 @@ Verdicts (:class:`Verdict`):
   carries the condition, and usually a counterexample without it).
 * ``refuted`` — a counterexample, verified exactly (sympy rationals) or at high precision with
   a certain sign (mpmath at ≥ 50 digits, margin far above the working precision).
-* ``empirical`` — a cited experimental finding (or an interpretation) that no proof can settle;
-  the evidence names the source and what the library *can* show next to it.
+* ``measured`` — a reproducible experiment on stated models decides it: the outcome names the
+  experiment (script, models, cache and its input hash) and states the measured result with its
+  numbers, whether or not they support the notes. The numbers are read from a cached result
+  whose inputs the check verifies; the experiment itself is not rerun.
+* ``empirical`` — a cited finding (or an interpretation) that neither a proof nor an experiment
+  here can settle; the evidence says why, names the source and what the library *can* show.
 
 Rigorous tools here: :func:`sympy_zero` (identities), :func:`certain_sign` (sign of a real
 sympy expression at high precision), :func:`interval_bound` (an inequality over a range by
@@ -56,11 +60,12 @@ __all__ = [
 
 
 class Verdict(enum.Enum):
-    """The four possible verdicts on a claim of the notes."""
+    """The five possible verdicts on a claim of the notes."""
 
     PROVED = "proved"
     CONDITIONAL = "proved under a condition"
     REFUTED = "refuted"
+    MEASURED = "measured"
     EMPIRICAL = "empirical"
 
 
@@ -88,13 +93,17 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What a check derived: a verdict, its evidence, and (when relevant) condition / counterexample."""
+    """What a check derived: a verdict, its evidence, and (when relevant) condition / counterexample /
+    citation; for ``measured``, the ``experiment`` (what was run, on which models, from which
+    verified cache) and its ``finding`` (the measured result in one or two sentences)."""
 
     verdict: Verdict
     evidence: tuple[Evidence, ...]
     condition: str | None = None
     counterexample: str | None = None
     citation: str | None = None
+    experiment: str | None = None
+    finding: str | None = None
 
 
 @dataclass(frozen=True)
@@ -138,6 +147,8 @@ class Result:
             return False
         if o.verdict is Verdict.EMPIRICAL and not o.citation:
             return False
+        if o.verdict is Verdict.MEASURED and not (o.experiment and o.finding):
+            return False
         return True
 
     @property
@@ -150,7 +161,8 @@ class Result:
         assert self.outcome is not None
         if self.outcome.verdict is not self.claim.verdict:
             return f"check derived '{self.outcome.verdict.value}', claim declares '{self.claim.verdict.value}'"
-        return f"outcome lacks what '{self.outcome.verdict.value}' needs (evidence/condition/counterexample/citation)"
+        return (f"outcome lacks what '{self.outcome.verdict.value}' needs "
+                "(evidence/condition/counterexample/citation/experiment and finding)")
 
 
 @dataclass(frozen=True)
@@ -307,6 +319,7 @@ _BADGE = {
     Verdict.PROVED: "✅ proved",
     Verdict.CONDITIONAL: "🟡 proved under a condition",
     Verdict.REFUTED: "❌ refuted",
+    Verdict.MEASURED: "📏 measured",
     Verdict.EMPIRICAL: "📚 empirical",
 }
 
@@ -333,6 +346,10 @@ def render_claim(r: Result) -> str:
             lines += [f"**Condition.** {ms(o.condition.strip())}", ""]
         if o.counterexample:
             lines += [f"**Counterexample.** {ms(o.counterexample.strip())}", ""]
+        if o.finding:
+            lines += [f"**Result.** {ms(o.finding.strip())}", ""]
+        if o.experiment:
+            lines += [f"**Experiment.** {ms(o.experiment.strip())}", ""]
         if o.citation:
             lines += [f"**Source.** {ms(o.citation.strip())}", ""]
         lines += ["**Evidence.**", ""]

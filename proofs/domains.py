@@ -20,8 +20,13 @@ def _one_hot() -> Outcome:
     e2 = sp.Matrix([0, 0, 1, 0])
     require(W * e2 == W[:, 2], "W e_j is column j")
     return Outcome(Verdict.EMPIRICAL, (Evidence("sympy", r"for a one-hot $x = e_j$, $Wx$ is column $j$ of $W$ "
-                                                r"(exact, symbolic $3\times4$ $W$): the library's `OneHot` input set uses "
-                                                r"exactly this, and also offers `Box` and `LinfBall`."),),
+                                                r"(exact, symbolic $3\times4$ $W$): an embedding lookup is the same thing, "
+                                                r"and the library's `OneHot` input set uses exactly this (it also offers "
+                                                r"`Box` and `LinfBall`)."),
+                                       Evidence("why no experiment here", "'usually' is a statement about how models in "
+                                                "the field encode their inputs; training small models here cannot measure "
+                                                "what is usual. The demo model and the experiments' tasks do use one-hot "
+                                                "inputs.")),
                    citation="A modelling convention of the notes (token inputs), not a mathematical statement.")
 
 

@@ -57,10 +57,14 @@ def _slope_6x() -> Outcome:
     ev = _identity_evidence() + [check_constant("sigmoid_prime_0")]
     require(SP.subs(x, 0) == sp.Rational(1, 4) and sp.Rational(1, 4) != sp.Rational(1, 6), "sigma'(0)")
     ev.append(sigmoid_slope_bound())
+    ratios = [C.CONSTANTS[f"fit_{k}_slope_ratio"].closed for k in ("lsq", "secant")]
+    require(all(certainly_less(4, r) and certainly_less(r, 6) for r in ratios), "best-line ratios in (4, 6)")
+    ev += [check_constant(f"fit_{k}_slope_ratio") for k in ("lsq", "secant")]
     return Outcome(Verdict.REFUTED, tuple(ev), counterexample=(
         r"$\sigma'(0) = 1/4$ exactly (sympy), so near $0$ the sigmoid's slope is $1/4$ of tanh's, not $1/6$; "
         r"and $\sigma'(x) = \tfrac14\tanh'(x/2) \le \tfrac14$ everywhere: the maximal slopes differ by exactly $4$. "
-        r"Even the slopes of the best lines on $(-2,2)$ ($0.190$–$0.211$) give ratios $4.7$–$5.3$, never $6$."))
+        r"Even the slopes of the best lines on $(-2,2)$ ($0.190$–$0.211$) give ratios "
+        f"${num(ratios[0], 12)}$–${num(ratios[1], 12)}$ (least squares, secant), never $6$."))
 
 
 def _range_4x() -> Outcome:
@@ -69,11 +73,13 @@ def _range_4x() -> Outcome:
     ev.append(sympy_zero(tangent_err - (sp.tanh(1) - 1) / 2, r"$\sigma(2) - \tfrac12 - \tfrac24 = \tfrac12(\tanh 1 - 1)$"))
     tanh_err = sp.Rational(1, 2) - sp.tanh(sp.Rational(1, 2))
     require(certainly_less(3 * tanh_err, sp.Abs(tangent_err)), "tangent error at 2 should exceed 3x tanh's on (-1/2,1/2)")
+    require(sp.simplify(C.CONSTANTS["sigmoid_tangent_error_2"].closed + tangent_err) == 0, "registry: tangent error")
+    ev += [check_constant("sigmoid_tangent_error_2"), check_constant("tanh_linear_error_half")]
     return Outcome(Verdict.REFUTED, tuple(ev), counterexample=(
         r"$\sigma$ is $\tanh$ stretched by exactly $2$ in $x$ (and halved in $y$), so corresponding regions are "
         r"$2\times$, not $4\times$, wider. On $(-2,2)$ the sigmoid's own tangent line $\tfrac12 + \tfrac x4$ is off by "
-        f"$\\tfrac12(1-\\tanh 1) = {num(-tangent_err, 6)}$ at $x=2$, more than three times tanh's worst error "
-        f"${num(tanh_err, 6)}$ on $(-\\tfrac12, \\tfrac12)$."))
+        f"$\\tfrac12(1-\\tanh 1) = {num(-tangent_err, 12)}$ at $x=2$, more than three times tanh's worst error "
+        f"${num(tanh_err, 12)}$ on $(-\\tfrac12, \\tfrac12)$."))
 
 
 @lru_cache(maxsize=None)
@@ -96,15 +102,18 @@ def _threshold_evidence() -> list[Evidence]:
 def _saturation_5() -> Outcome:
     ev = _threshold_evidence()
     require(sp.simplify(C.CONSTANTS["sigmoid_saturation_tanh_prime_2"].closed) == 4, "threshold is 4")
-    ratio5 = SP.subs(x, 5) / SP.subs(x, 0)
+    ratio5 = C.CONSTANTS["sigmoid_prime_ratio_5"].closed
+    require(sp.simplify(ratio5 - SP.subs(x, 5) / SP.subs(x, 0)) == 0, "registry: sigma'(5)/sigma'(0)")
+    require(sp.simplify((ratio5 - TP.subs(x, sp.Rational(5, 2))).rewrite(sp.exp)) == 0, "= tanh'(5/2)")
+    ev.append(check_constant("sigmoid_prime_ratio_5"))
     up = C.enclose(TP.subs(x, 2))[1] * (1 + 1e-9)
     ev.append(interval_bound(lambda X: 4 * ls.sigmoid(X) * (1 - ls.sigmoid(X)), 4.0, 60.0, upper=up,
                              label=r"\sigma'(x)/\sigma'(0)"))
     return Outcome(Verdict.REFUTED, tuple(ev), counterexample=(
         r"With the criterion that puts tanh's saturation at $2$ (slope $\le \tanh'(2) = 7.07\%$ of the maximum), "
         r"the sigmoid saturates at exactly $|x| = 4$ ($\sigma'(4)/\sigma'(0) = \tanh'(2)$, sympy). "
-        f"At $5$ the sigmoid is already at $\\sigma'(5)/\\sigma'(0) = {num(ratio5, 4)}$ of its slope, "
-        r"the level tanh reaches at $2.5$."))
+        f"At $5$ the sigmoid is already at $\\sigma'(5)/\\sigma'(0) = {num(ratio5, 12)}$ of its slope, "
+        r"the level tanh reaches at $2.5$ ($= \tanh'(5/2)$, sympy)."))
 
 
 def _saturation_twice() -> Outcome:

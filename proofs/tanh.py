@@ -26,23 +26,28 @@ def _image_R() -> Outcome:
 
 def _image_2_digits() -> Outcome:
     require(rounds_to(sp.tanh(2), "0.964"), "tanh 2 does not round to 0.964")
-    return Outcome(Verdict.PROVED, (check_constant("tanh_2"), Evidence(
-        "high precision", f"$|\\tanh 2 - 0.964| = {num(sp.tanh(2) - sp.Rational('0.964'), 6)} < 0.0005$: "
+    gap = C.CONSTANTS["tanh_2_minus_0_964"].closed
+    require(sp.simplify(gap - (sp.tanh(2) - sp.Rational("0.964"))) == 0, "registry: tanh 2 - 0.964")
+    return Outcome(Verdict.PROVED, (check_constant("tanh_2"), check_constant("tanh_2_minus_0_964"), Evidence(
+        "high precision", f"$|\\tanh 2 - 0.964| = {num(gap, 12)} < 0.0005$: "
         "0.964 is the correct 3-decimal rounding.")))
 
 
 def _image_2_bound() -> Outcome:
     x0 = sp.Rational(19997, 10000)
     require(x0 < 2 and certainly_less(sp.Rational("0.964"), sp.tanh(x0)), "counterexample fails")
+    require(C.CONSTANTS["tanh_19997_10000"].closed == sp.tanh(x0), "registry: tanh(19997/10000)")
     lo, hi = C.enclose(sp.tanh(2))
+    gap = C.CONSTANTS["tanh_2_minus_0_964"].closed
     return Outcome(
         Verdict.REFUTED,
-        (check_constant("tanh_2"), Evidence("high precision (certain sign)",
+        (check_constant("tanh_2"), check_constant("tanh_19997_10000"), Evidence("high precision (certain sign)",
             f"$\\tanh(19997/10000) = {num(sp.tanh(x0), 15)} > 0.964$ with $19997/10000 \\in (-2, 2)$."),
          Evidence("outward enclosure", f"the sound statement is $\\tanh((-2,2)) = (-\\tanh 2, \\tanh 2)$, "
                   f"$\\tanh 2 \\in [{lo!r}, {hi!r}]$ (float64, outward); e.g. $(-0.96403, 0.96403)$ is a valid bound.")),
         counterexample="$x = 19997/10000 \\in (-2, 2)$ has $\\tanh x = " + num(sp.tanh(x0), 15)
-        + " > 0.964$: the interval $(-0.964, 0.964)$ misses part of the image (by $2.8\\cdot 10^{-5}$).",
+        + " > 0.964$: the interval $(-0.964, 0.964)$ misses part of the image, "
+        f"$(0.964, \\tanh 2)$ of width $\\tanh 2 - 0.964 = {num(gap, 12)}$ (and its mirror).",
     )
 
 
@@ -51,9 +56,10 @@ def _image_1() -> Outcome:
     require(not rounds_to(sp.tanh(1), "0.7612"), "0.7612 would be a correct rounding")
     require(rounds_to(sp.tanh(1), "0.7616"), "tanh 1 should round to 0.7616")
     require(certainly_less(sp.Rational("0.7612"), sp.tanh(x0)), "counterexample fails")
+    require(C.CONSTANTS["tanh_1999_2000"].closed == sp.tanh(x0), "registry: tanh(9995/10000)")
     return Outcome(
         Verdict.REFUTED,
-        (check_constant("tanh_1"), Evidence("high precision", f"$\\tanh 1 = {num(sp.tanh(1), 15)}$ rounds to "
+        (check_constant("tanh_1"), check_constant("tanh_1999_2000"), Evidence("high precision", f"$\\tanh 1 = {num(sp.tanh(1), 15)}$ rounds to "
                                             "$0.7616$ at 4 decimals, not $0.7612$.")),
         counterexample=f"$x = 9995/10000 \\in (-1, 1)$ has $\\tanh x = {num(sp.tanh(x0), 15)} > 0.7612$.",
     )
@@ -84,10 +90,12 @@ def _linear_half() -> Outcome:
     ev.append(check_constant("tanh_linear_error_half"))
     up = C.enclose(err)[1] * (1 + 1e-9)
     ev.append(interval_bound(lambda X: X - ls.tanh(X), -0.5, 0.5, upper=up, lower=-up, label=r"x - \tanh x"))
-    rel = 1 - 2 * sp.tanh(sp.Rational(1, 2))
+    rel = C.CONSTANTS["tanh_linear_relative_error_half"].closed
+    require(sp.simplify(rel - 2 * err) == 0, "relative error at 1/2 is err/(1/2)")
+    ev.append(check_constant("tanh_linear_relative_error_half"))
     return Outcome(Verdict.CONDITIONAL, tuple(ev), condition=(
         f"'behaves like $f(x) = x$' read as: $\\sup_{{|x|<1/2}} |\\tanh x - x| = \\tfrac12 - \\tanh\\tfrac12 = {num(err, 6)}$ "
-        f"(relative error $1 - 2\\tanh\\tfrac12 = {num(rel, 4)}$ at the ends). Closeness is a tolerance, not a theorem."))
+        f"(relative error $1 - 2\\tanh\\tfrac12 = {num(rel, 12)}$ at the ends). Closeness is a tolerance, not a theorem."))
 
 
 def _saturation_2() -> Outcome:

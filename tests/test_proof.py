@@ -36,6 +36,9 @@ def test_checked_requires_matching_verdict_and_parts() -> None:
     assert not run(_claim(Verdict.REFUTED, Outcome(Verdict.REFUTED, EV))).checked  # no counterexample
     assert not run(_claim(Verdict.CONDITIONAL, Outcome(Verdict.CONDITIONAL, EV))).checked  # no condition
     assert not run(_claim(Verdict.EMPIRICAL, Outcome(Verdict.EMPIRICAL, EV))).checked  # no citation
+    assert run(_claim(Verdict.MEASURED, Outcome(Verdict.MEASURED, EV, experiment="e", finding="f"))).checked
+    assert not run(_claim(Verdict.MEASURED, Outcome(Verdict.MEASURED, EV, finding="f"))).checked  # no experiment
+    assert not run(_claim(Verdict.MEASURED, Outcome(Verdict.MEASURED, EV, experiment="e"))).checked  # no finding
     r = run(_claim(Verdict.PROVED, ProofFailure("broken")))
     assert not r.checked and "broken" in r.problem
 
@@ -90,6 +93,28 @@ def test_every_claim_of_the_notes_is_checked() -> None:
     assert verdicts == set(Verdict)
 
 
+MEASURED = ("sigmoid-normaliser", "output-gate-pruning", "forget-gate-role", "histogram-more-stable", "candidate-role",
+            "dropout", "forget-bias-init", "gate-importance", "two-semantics", "output-gate-tanh", "no-attractors",
+            "gru-vs-lstm")
+
+
+def test_measured_claims_fail_closed_on_a_stale_cache(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A measured check reads a cache only after its input hashes match the files on disk."""
+    from experiments import cache
+    from proofs import related_work
+
+    real = cache.fingerprint
+
+    def changed(name, root=cache.ROOT):  # type: ignore[no-untyped-def]
+        fp = real(name, root)
+        return {**fp, "files": {**fp["files"], "experiments/training.py": "0" * 64}}
+
+    monkeypatch.setattr(cache, "fingerprint", changed)
+    claim = next(c for c in related_work.THEME.claims if c.id == "dropout")
+    r = run(claim)
+    assert not r.checked and "stale" in r.problem and "training.py" in r.problem
+
+
 def test_key_verdicts() -> None:
     """The verdicts the notes' most quoted numbers get (each derived by its check)."""
     by_id = {r.claim.id: r for _, rs in cli_math.results(ROOT) for r in rs}
@@ -99,6 +124,8 @@ def test_key_verdicts() -> None:
         "sigmoid-saturation-5": Verdict.REFUTED, "cell-domain-formula": Verdict.CONDITIONAL,
         "softmax-domain": Verdict.PROVED, "gate-dampening": Verdict.PROVED,
         "a-changes-without-c": Verdict.REFUTED, "affine-scaling": Verdict.REFUTED,
+        "x-one-hot": Verdict.EMPIRICAL, "architecture-search": Verdict.EMPIRICAL,
+        **{cid: Verdict.MEASURED for cid in MEASURED},
     }
     for cid, v in expected.items():
         assert by_id[cid].outcome is not None and by_id[cid].outcome.verdict is v, cid
