@@ -65,8 +65,11 @@ def _constants_page() -> str:
         value = str(row["value"])[:32]
         agree = row["agree_digits"] if isinstance(row["agree_digits"], str) else f"{int(row['agree_digits'])}"
         ok = "" if row["ok"] else " ⚠️"
+        label = str(row["label"]).replace("|", "\\|")  # a bar in a table cell ends the cell
+        latex = const.latex().replace("|", "\\vert ")
+        method = str(row["independent_method"]).replace("|", "\\|")
         lines.append(
-            f"| `{key}` | {row['label']} | ${const.latex()}$ | {value} | {row['independent_method']} | {agree}{ok} | "
+            f"| `{key}` | {label} | ${latex}$ | {value} | {method} | {agree}{ok} | "
             f"[{row['float64_lo']!r}, {row['float64_hi']!r}] |"
         )
     lines += ["", "Symbolic facts used (sympy):", ""]
