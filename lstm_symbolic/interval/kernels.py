@@ -38,6 +38,7 @@ __all__ = [
     "difference_rows",
     "exact_difference",
     "sum_bounds",
+    "dot_upper",
 ]
 
 _INF = np.inf
@@ -194,6 +195,31 @@ def matmul(
 
 
 _F32_LOW, _F32_HIGH = 2.0**-64, 2.0**64
+
+
+def dot_upper(A: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Upper bound of ``max_{x ∈ [lo, hi]} Σ_j A_ij x_j``: ``A`` (B, q, n) or (q, n); ``lo``,
+    ``hi`` (B, n) or (n,) (points when equal) -> (B, q). Midpoint–radius with the constants of
+    :func:`.rounding.midrad_product_constants` (the proof of :func:`matmul`):
+    ``fl(A m) + fl(|A| t + k η)`` with ``t = scale (r + α|m|)`` is an upper bound with no further
+    outward step. Infinite ends count only where their coefficient is nonzero (then ``inf``)."""
+    n = lo.shape[-1]
+    bad = ~(np.isfinite(lo) & np.isfinite(hi))
+    if bad.any():
+        lo, hi = np.where(bad, 0.0, lo), np.where(bad, 0.0, hi)
+    alpha, scale, k_eta = R.midrad_product_constants(n)
+    m, r = midrad(lo, hi)
+    with np.errstate(over="ignore", invalid="ignore"):
+        t = np.abs(m)
+        t *= alpha
+        t += r
+        t *= scale
+        out = np.matmul(A, m[..., None])[..., 0]
+        out += np.matmul(np.abs(A), t[..., None])[..., 0] + k_eta * R.ETA
+    if bad.any():
+        hits = np.matmul(np.abs(A), bad.astype(np.float64)[..., None])[..., 0] > 0
+        out = np.where(hits, np.inf, out)
+    return np.where(np.isnan(out), np.inf, out)
 
 
 def gated_sum(

@@ -53,6 +53,10 @@ __all__ = [
     "rational_up",
     "ldexp_down",
     "ldexp_up",
+    "nonneg_up",
+    "abs_sum_up",
+    "absdot_up",
+    "UpperSum",
 ]
 
 U = 2.0**-53  #: unit roundoff of binary64
@@ -403,3 +407,82 @@ def gated_sum_error(p: np.ndarray, q: np.ndarray) -> np.ndarray:
         e *= 2.0**-51
         e += 3 * ETA
     return e
+
+
+# --- error models of the symbolic and linear methods ------------------------------------------
+
+# Non-negative quantities computed with at most 16 roundings each are bounded above by
+# multiplying by _SLACK (>= (1 + u)^17) and adding a few eta: see nonneg_up().
+_SLACK = 1.0 + 2.0**-47
+
+
+def nonneg_up(x: np.ndarray, k_eta: float) -> np.ndarray:
+    """Upper bound of an exact non-negative quantity whose float evaluation ``x`` used at most
+    16 roundings of non-negative terms (each relative error ≤ u, (1+u)^17 < 1 + 2^-47) and
+    lost at most ``k_eta`` eta to underflow."""
+    out = x * _SLACK
+    out += (k_eta + 1.0) * ETA
+    return out
+
+
+def abs_sum_up(G: np.ndarray) -> np.ndarray:
+    """Upper bound of ``Σ_j |G_ij|`` over the last axis: the float sum of k non-negative terms
+    is within ``gamma_k`` of the exact one (Higham), so scale by ``1 + 2 gamma_k``."""
+    k = G.shape[-1]
+    s = np.abs(G).sum(axis=-1)
+    if k > 1:
+        s *= 1.0 + 2.0 * gamma(k)
+    return s
+
+
+def absdot_up(absA: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Upper bound of the exact ``Σ_j |A_ij| v_j`` for ``v >= 0``: ``absA`` (B, q, n) or
+    (q, n) non-negative, ``v`` (B, n). A float sum of ``n`` non-negative products is at least
+    ``(1 − γ_n)`` times the exact one, less ``n η`` for underflow; ``1 + 2γ_{n+1}`` covers the
+    quotient and the final rounding. A zero coefficient against an infinite ``v`` counts 0; a
+    nonzero one gives ``inf``."""
+    n = v.shape[-1]
+    finite = np.isfinite(v)
+    if not finite.all():
+        out = absdot_up(absA, np.where(finite, v, 0.0))
+        hits = np.matmul(absA, (~finite).astype(np.float64)[..., None])[..., 0] > 0
+        return np.where(hits, np.inf, out)
+    with np.errstate(over="ignore"):
+        s = np.matmul(absA, v[..., None])[..., 0]
+        return step_up(s * (1.0 + 2.0 * gamma(n + 1)) + (n + 1) * ETA)
+
+
+class UpperSum:
+    """A sum of many terms accumulated in float and bounded once at the end (the constant of a
+    backward pass of the linear method).
+
+    ``const(c)``: a float term whose exact counterpart it approximates within what some
+    ``error`` term covers, or an already rounded-up bound; ``error(e, n)``: a float sum of
+    non-negative products of at most ``n`` terms, whose exact value is at most
+    ``e (1 + 2γ_n) + n η``. The running sums of ``K`` terms are within ``γ_K`` of exact
+    (Higham); :meth:`upper` adds every one of these slacks and rounds up once, instead of an
+    outward step per term."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        self.c = np.zeros(shape)
+        self.abs = np.zeros(shape)
+        self.err = np.zeros(shape)
+        self.k = 0
+        self.n = 1
+
+    def const(self, c: np.ndarray) -> None:
+        self.c += c
+        self.abs += np.abs(c)
+        self.k += 1
+
+    def error(self, e: np.ndarray, n: int) -> None:
+        self.err += e
+        self.k += 1
+        self.n = max(self.n, n)
+
+    def upper(self) -> np.ndarray:
+        g_k, g_n = gamma(self.k + 2), gamma(self.n + 2)
+        with np.errstate(over="ignore", invalid="ignore"):
+            slack = self.abs * (g_k * (1.0 + g_k)) + self.err * ((1.0 + 2.0 * g_n) * (1.0 + 2.0 * g_k)) + (self.k + 1) * (self.n + 1) * ETA
+            out = step_up(self.c + step_up(slack))
+        return np.where(np.isnan(out), np.inf, out)

@@ -106,92 +106,18 @@ def _mag(box: Pair) -> np.ndarray:
     return np.maximum(np.abs(box[0]), np.abs(box[1]))
 
 
-def _absdot_up(absA: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Upper bound of the exact ``Σ_j |A_ij| v_j`` for ``v >= 0``: ``absA`` (B, q, n) or
-    (q, n) non-negative, ``v`` (B, n). A float sum of ``n`` non-negative products is at least
-    ``(1 − γ_n)`` times the exact one, less ``n η`` for underflow; ``1 + 2γ_{n+1}`` covers the
-    quotient and the final rounding. A zero coefficient against an infinite ``v`` counts 0; a
-    nonzero one gives ``inf``."""
-    n = v.shape[-1]
-    finite = np.isfinite(v)
-    if not finite.all():
-        out = _absdot_up(absA, np.where(finite, v, 0.0))
-        hits = np.matmul(absA, (~finite).astype(np.float64)[..., None])[..., 0] > 0
-        return np.where(hits, np.inf, out)
-    with np.errstate(over="ignore"):
-        s = np.matmul(absA, v[..., None])[..., 0]
-        return R.step_up(s * (1.0 + 2.0 * R.gamma(n + 1)) + (n + 1) * R.ETA)
-
-
-def _dot_up(A: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Upper bound of ``max_{x ∈ [lo, hi]} Σ_j A_ij x_j``: ``A`` (B, q, n), ``lo``, ``hi``
-    (B, n) or (n,) (points when equal). Midpoint–radius with the constants of
-    :func:`~lstm_symbolic.interval.rounding.midrad_product_constants` (proved there):
-    ``fl(A m) + fl(|A| t + k η)`` with ``t = scale (r + α|m|)`` is an upper bound with no further
-    outward step. Infinite ends count only where their coefficient is nonzero (then ``inf``)."""
-    n = lo.shape[-1]
-    bad = ~(np.isfinite(lo) & np.isfinite(hi))
-    if bad.any():
-        lo, hi = np.where(bad, 0.0, lo), np.where(bad, 0.0, hi)
-    alpha, scale, k_eta = R.midrad_product_constants(n)
-    m, r = K.midrad(lo, hi)
-    with np.errstate(over="ignore", invalid="ignore"):
-        t = np.abs(m)
-        t *= alpha
-        t += r
-        t *= scale
-        out = np.matmul(A, m[..., None])[..., 0]
-        out += np.matmul(np.abs(A), t[..., None])[..., 0] + k_eta * R.ETA
-    if bad.any():
-        hits = np.matmul(np.abs(A), bad.astype(np.float64)[..., None])[..., 0] > 0
-        out = np.where(hits, np.inf, out)
-    return np.where(np.isnan(out), np.inf, out)
+def _raw_absdot(absA: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``fl(Σ_j |A_ij| v_j)`` for ``v >= 0`` (its rounding is bounded by the caller's
+    :class:`~lstm_symbolic.interval.rounding.UpperSum`); a nonzero coefficient against an
+    infinite ``v`` gives ``inf``, a zero one 0."""
+    if np.isfinite(v).all():
+        return np.matmul(absA, v[..., None])[..., 0]
+    return R.absdot_up(absA, v)
 
 
 def _up_vec(x: np.ndarray) -> np.ndarray:
     """A float upper bound of a non-negative quantity computed with a few roundings."""
-    return R.step_up(R.step_up(x) * (1.0 + 2.0**-50))
-
-
-class _Sum:
-    """The constant of a backward pass, accumulated in float and bounded once at the end.
-
-    ``const(c)``: a float term whose exact counterpart it approximates within what an error
-    term covers (or an already rounded-up bound); ``error(e)``: a float sum of non-negative
-    products of at most ``n`` terms, whose exact value is at most ``e (1 + 2γ_n) + n η``. The
-    running sums of ``K`` terms are within ``γ_K`` of exact (Higham); :meth:`upper` adds every
-    one of these slacks and rounds up once, instead of an outward step per term."""
-
-    def __init__(self, shape: tuple[int, int]) -> None:
-        self.c = np.zeros(shape)
-        self.abs = np.zeros(shape)
-        self.err = np.zeros(shape)
-        self.k = 0
-        self.n = 1
-
-    def const(self, c: np.ndarray) -> None:
-        self.c += c
-        self.abs += np.abs(c)
-        self.k += 1
-
-    def error(self, e: np.ndarray, n: int) -> None:
-        self.err += e
-        self.k += 1
-        self.n = max(self.n, n)
-
-    def upper(self) -> np.ndarray:
-        g_k, g_n = R.gamma(self.k + 2), R.gamma(self.n + 2)
-        slack = self.abs * (g_k * (1.0 + g_k)) + self.err * ((1.0 + 2.0 * g_n) * (1.0 + 2.0 * g_k)) + (self.k + 1) * (self.n + 1) * R.ETA
-        out = R.step_up(self.c + R.step_up(slack))
-        return np.where(np.isnan(out), np.inf, out)
-
-
-def _raw_absdot(absA: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """``fl(Σ_j |A_ij| v_j)`` for ``v >= 0`` (the caller bounds its rounding, :class:`_Sum`);
-    a nonzero coefficient against an infinite ``v`` gives ``inf``, a zero one 0."""
-    if np.isfinite(v).all():
-        return np.matmul(absA, v[..., None])[..., 0]
-    return _absdot_up(absA, v)
+    return R.nonneg_up(R.step_up(x), 2.0)
 
 
 class LinearEngine(Engine):
@@ -377,7 +303,7 @@ class LinearEngine(Engine):
         if op == "affine":
             affine: Affine = node.data
             mag = np.concatenate([_mag(self._best(p)) for p in node.parents], axis=-1)
-            s = _absdot_up(affine.absW_b[:, : affine.W.shape[1]], mag)  # |W| mag(p), (B, m)
+            s = R.absdot_up(affine.absW_b[:, : affine.W.shape[1]], mag)  # |W| mag(p), (B, m)
             eta = np.where(np.isfinite(mag), mag, 0.0).sum(axis=-1)[:, None] + 1.0
             b = np.abs(affine.bias).sum(axis=1)  # the bias products Λ·b_k, every column
             e = _up_vec(R.gamma(affine.m + 2) * (s + b) + eta * (affine.m + 2) * R.ETA)
@@ -423,7 +349,7 @@ class LinearEngine(Engine):
 
     def _backward_pass(self, seeds: list, window: int | None, lines: dict | None, record: bool, sound: bool = True) -> tuple[np.ndarray, dict]:
         q = seeds[0][1].shape[1]
-        acc = _Sum((self.B, q))
+        acc = R.UpperSum((self.B, q))
         pending: dict[int, list] = {}
         heap: list[Node] = []
         seen: dict[int, tuple[Node, np.ndarray]] = {}
@@ -505,7 +431,7 @@ class LinearEngine(Engine):
             if cols is not None:  # one-hot: Λ e_k is column k of Λ, exactly
                 return cols.max(axis=-1).reshape(lam.shape[:2])
             P = x.points  # (d, K): an upper bound of Λ p_k for every token, then the largest
-            return np.max([_dot_up(lam, P[:, k], P[:, k]) for k in range(P.shape[1])], axis=0)
+            return np.max([K.dot_upper(lam, P[:, k], P[:, k]) for k in range(P.shape[1])], axis=0)
         if node.op == "set":
             x_set: InputSet = node.data.x_set
             out = np.empty(lam.shape[:2])
@@ -515,7 +441,7 @@ class LinearEngine(Engine):
                 out[b] = np.reshape(hi, -1)
             return out
         lo, hi = self._best(node)  # a leaf's set, or a node past the window: its known bounds
-        return _dot_up(lam, lo, hi)
+        return K.dot_upper(lam, lo, hi)
 
     @staticmethod
     def _pick(lam_pos: np.ndarray, up: np.ndarray, low: np.ndarray) -> np.ndarray:
@@ -523,7 +449,7 @@ class LinearEngine(Engine):
             up, low = up[:, None, :], low[:, None, :]
         return np.where(lam_pos, up, low)
 
-    def _rewrite(self, node: Node, lam: np.ndarray, push: Any, lines: Any, acc: _Sum, sound: bool = True) -> None:
+    def _rewrite(self, node: Node, lam: np.ndarray, push: Any, lines: Any, acc: R.UpperSum, sound: bool = True) -> None:
         """Push ``Λ v`` to the node's parents; add the constant and (``sound``) the rewrite's
         rounding bound to ``acc``."""
         op = node.op
@@ -757,7 +683,7 @@ class LinearEngine(Engine):
         window = self.window if window == "engine" else window
         U = self._optimised(seeds, optimise, window) if optimise else self._backward(seeds, window)[0]
         if D_lo.any():
-            U = R.step_up(U + _absdot_up(np.abs(D_lo), _mag(self.bounds(a))))
+            U = R.step_up(U + R.absdot_up(np.abs(D_lo), _mag(self.bounds(a))))
         return U
 
     def margins(self, head: Any, a: Node, labels: np.ndarray) -> np.ndarray:

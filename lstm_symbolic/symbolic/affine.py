@@ -24,30 +24,6 @@ from ..interval import rounding as R
 
 Pair = tuple[np.ndarray, np.ndarray]
 
-# Non-negative quantities computed with at most 16 roundings each are bounded above by
-# multiplying by SLACK (>= (1 + u)^17) and adding a few eta: see _up().
-_SLACK = 1.0 + 2.0**-47
-
-
-def _up(x: np.ndarray, k_eta: float) -> np.ndarray:
-    """Upper bound of an exact non-negative quantity whose float evaluation ``x`` used at most
-    16 roundings of non-negative terms (each relative error ≤ u, (1+u)^17 < 1 + 2^-47) and
-    lost at most ``k_eta`` eta to underflow."""
-    out = x * _SLACK
-    out += (k_eta + 1.0) * R.ETA
-    return out
-
-
-def _rowabs(G: np.ndarray) -> np.ndarray:
-    """Upper bound of ``Σ_j |G_ij|`` over the symbol axis: the float sum of k non-negative terms
-    is within ``gamma_k`` of the exact one (Higham), so scale by ``1 + 2 gamma_k``."""
-    k = G.shape[-1]
-    s = np.abs(G).sum(axis=-1)
-    if k > 1:
-        s *= 1.0 + 2.0 * R.gamma(k)
-    return s
-
-
 @dataclass
 class AffineForm:
     """``centre + G ε + [−box, box]``; shapes (B, n), (B, n, k), (B, n)."""
@@ -66,12 +42,12 @@ class AffineForm:
 
     def radius(self) -> np.ndarray:
         """Upper bound of ``Σ|G| + box`` (B, n)."""
-        return R.step_up(_rowabs(self.G) + self.box)
+        return R.stepR.nonneg_up(R.abs_sumR.nonneg_up(self.G) + self.box)
 
     def bounds(self) -> Pair:
         """Sound interval bounds of the form, (B, n) each."""
         r = self.radius()
-        return R.step_down(self.centre - r), R.step_up(self.centre + r)
+        return R.step_down(self.centre - r), R.stepR.nonneg_up(self.centre + r)
 
     def padded(self, k: int) -> np.ndarray:
         """``G`` with zero columns appended up to ``k`` symbols."""
@@ -122,7 +98,7 @@ def linear(W: np.ndarray, absW: np.ndarray, x: AffineForm, n_const: int = 0) -> 
     n = x.n
     alpha, scale, k_eta = R.midrad_product_constants(n + n_const)
     c = x.centre
-    t = _rowabs(x.G)
+    t = R.abs_sumR.nonneg_up(x.G)
     t += np.abs(c)
     t *= alpha
     t += x.box
@@ -164,10 +140,10 @@ def linear_split(D_hi: np.ndarray, D_lo: np.ndarray, x: AffineForm) -> AffineFor
     the same bound, one mat-vec instead of a second product with all the symbols."""
     out = linear(D_hi, np.abs(D_hi), x)
     if D_lo.any():
-        mag = _up(np.abs(x.centre) + _rowabs(x.G) + x.box, 2.0)
+        mag = R.nonneg_up(np.abs(x.centre) + R.abs_sumR.nonneg_up(x.G) + x.box, 2.0)
         n = D_lo.shape[1]
-        extra = _up((mag @ np.abs(D_lo).T) * (1.0 + 2.0 * R.gamma(n + 2)), 2.0 * n)  # Higham: depth n
-        out = AffineForm(out.centre, out.G, _up(out.box + extra, 1.0))
+        extra = R.nonneg_up((mag @ np.abs(D_lo).T) * (1.0 + 2.0 * R.gamma(n + 2)), 2.0 * n)  # Higham: depth n
+        out = AffineForm(out.centre, out.G, R.nonneg_up(out.box + extra, 1.0))
     return out
 
 
@@ -202,8 +178,8 @@ def combine(
         else:
             G[..., : f.k] += lam[..., None] * f.G
         alam = np.abs(lam)
-        acc += alam * (f.box + 2.0**-47 * (np.abs(f.centre) + _rowabs(f.G)))
-    box = _up(acc, m * (k + 1) + 1)
+        acc += alam * (f.box + 2.0**-47 * (np.abs(f.centre) + R.abs_sumR.nonneg_up(f.G)))
+    box = R.nonneg_up(acc, m * (k + 1) + 1)
     form = AffineForm(centre, G, box)
     if error is not None:
         if symbols is None:
@@ -249,5 +225,5 @@ def reduce(forms: list[AffineForm], max_symbols: int) -> tuple[list[AffineForm],
     out = []
     for f, G in zip(forms, Gs):
         reduced = AffineForm(f.centre, G[..., keep], f.box)
-        out.append(add_symbols(reduced, _rowabs(G[..., drop]), symbols))
+        out.append(add_symbols(reduced, R.abs_sumR.nonneg_up(G[..., drop]), symbols))
     return out, symbols
