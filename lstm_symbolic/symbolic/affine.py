@@ -42,12 +42,12 @@ class AffineForm:
 
     def radius(self) -> np.ndarray:
         """Upper bound of ``Σ|G| + box`` (B, n)."""
-        return R.stepR.nonneg_up(R.abs_sumR.nonneg_up(self.G) + self.box)
+        return R.step_up(R.abs_sum_up(self.G) + self.box)
 
     def bounds(self) -> Pair:
         """Sound interval bounds of the form, (B, n) each."""
         r = self.radius()
-        return R.step_down(self.centre - r), R.stepR.nonneg_up(self.centre + r)
+        return R.step_down(self.centre - r), R.step_up(self.centre + r)
 
     def padded(self, k: int) -> np.ndarray:
         """``G`` with zero columns appended up to ``k`` symbols."""
@@ -98,7 +98,7 @@ def linear(W: np.ndarray, absW: np.ndarray, x: AffineForm, n_const: int = 0) -> 
     n = x.n
     alpha, scale, k_eta = R.midrad_product_constants(n + n_const)
     c = x.centre
-    t = R.abs_sumR.nonneg_up(x.G)
+    t = R.abs_sum_up(x.G)
     t += np.abs(c)
     t *= alpha
     t += x.box
@@ -140,7 +140,7 @@ def linear_split(D_hi: np.ndarray, D_lo: np.ndarray, x: AffineForm) -> AffineFor
     the same bound, one mat-vec instead of a second product with all the symbols."""
     out = linear(D_hi, np.abs(D_hi), x)
     if D_lo.any():
-        mag = R.nonneg_up(np.abs(x.centre) + R.abs_sumR.nonneg_up(x.G) + x.box, 2.0)
+        mag = R.nonneg_up(np.abs(x.centre) + R.abs_sum_up(x.G) + x.box, 2.0)
         n = D_lo.shape[1]
         extra = R.nonneg_up((mag @ np.abs(D_lo).T) * (1.0 + 2.0 * R.gamma(n + 2)), 2.0 * n)  # Higham: depth n
         out = AffineForm(out.centre, out.G, R.nonneg_up(out.box + extra, 1.0))
@@ -178,7 +178,7 @@ def combine(
         else:
             G[..., : f.k] += lam[..., None] * f.G
         alam = np.abs(lam)
-        acc += alam * (f.box + 2.0**-47 * (np.abs(f.centre) + R.abs_sumR.nonneg_up(f.G)))
+        acc += alam * (f.box + 2.0**-47 * (np.abs(f.centre) + R.abs_sum_up(f.G)))
     box = R.nonneg_up(acc, m * (k + 1) + 1)
     form = AffineForm(centre, G, box)
     if error is not None:
@@ -225,5 +225,5 @@ def reduce(forms: list[AffineForm], max_symbols: int) -> tuple[list[AffineForm],
     out = []
     for f, G in zip(forms, Gs):
         reduced = AffineForm(f.centre, G[..., keep], f.box)
-        out.append(add_symbols(reduced, R.abs_sumR.nonneg_up(G[..., drop]), symbols))
+        out.append(add_symbols(reduced, R.abs_sum_up(G[..., drop]), symbols))
     return out, symbols
