@@ -78,7 +78,7 @@ def _finite_rows(form: AffineForm) -> np.ndarray:
     """Units (B, n) whose centre, box and every coefficient are finite."""
     ok = np.isfinite(form.centre) & np.isfinite(form.box)
     if form.k:
-        ok &= np.isfinite(form.G).all(axis=-1)
+        ok &= np.isfinite(form.abs_sum())  # Σ|G| finite iff every coefficient is
     return ok
 
 

@@ -16,7 +16,7 @@ neuron for an extra error term), :func:`concat`, :meth:`AffineForm.bounds`, :fun
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -24,13 +24,21 @@ from ..interval import rounding as R
 
 Pair = tuple[np.ndarray, np.ndarray]
 
-@dataclass
+@dataclass(eq=False)
 class AffineForm:
-    """``centre + G ε + [−box, box]``; shapes (B, n), (B, n, k), (B, n)."""
+    """``centre + G ε + [−box, box]``; shapes (B, n), (B, n, k), (B, n). Arrays are not
+    modified after construction (the upper bound of ``Σ_j |G_ij|`` is cached)."""
 
     centre: np.ndarray
     G: np.ndarray
     box: np.ndarray
+    _abs: np.ndarray | None = field(default=None, init=False, repr=False)
+
+    def abs_sum(self) -> np.ndarray:
+        """Upper bound of ``Σ_j |G_ij|`` (B, n), computed once."""
+        if self._abs is None:
+            self._abs = R.abs_sum_up(self.G)
+        return self._abs
 
     @property
     def k(self) -> int:
@@ -42,7 +50,7 @@ class AffineForm:
 
     def radius(self) -> np.ndarray:
         """Upper bound of ``Σ|G| + box`` (B, n)."""
-        return R.step_up(R.abs_sum_up(self.G) + self.box)
+        return R.step_up(self.abs_sum() + self.box)
 
     def bounds(self) -> Pair:
         """Sound interval bounds of the form, (B, n) each."""
@@ -60,7 +68,10 @@ class AffineForm:
 
     def __getitem__(self, cols: slice) -> "AffineForm":
         """Units ``cols`` (a slice of the last axis of centre)."""
-        return AffineForm(self.centre[:, cols], self.G[:, cols, :], self.box[:, cols])
+        out = AffineForm(self.centre[:, cols], self.G[:, cols, :], self.box[:, cols])
+        if self._abs is not None:
+            out._abs = self._abs[:, cols]
+        return out
 
 
 def from_box(lo: np.ndarray, hi: np.ndarray, symbols: Symbols) -> AffineForm:
@@ -76,9 +87,15 @@ def from_box(lo: np.ndarray, hi: np.ndarray, symbols: Symbols) -> AffineForm:
 def concat(forms: list[AffineForm]) -> AffineForm:
     """Stack forms along the unit axis (exact)."""
     k = max(f.k for f in forms)
+    B = forms[0].centre.shape[0]
+    G = np.zeros((B, sum(f.n for f in forms), k))
+    start = 0
+    for f in forms:
+        G[:, start : start + f.n, : f.k] = f.G
+        start += f.n
     return AffineForm(
         np.concatenate([f.centre for f in forms], axis=-1),
-        np.concatenate([f.padded(k) for f in forms], axis=1),
+        G,
         np.concatenate([f.box for f in forms], axis=-1),
     )
 
@@ -98,7 +115,7 @@ def linear(W: np.ndarray, absW: np.ndarray, x: AffineForm, n_const: int = 0) -> 
     n = x.n
     alpha, scale, k_eta = R.midrad_product_constants(n + n_const)
     c = x.centre
-    t = R.abs_sum_up(x.G)
+    t = x.abs_sum().copy()
     t += np.abs(c)
     t *= alpha
     t += x.box
@@ -140,7 +157,7 @@ def linear_split(D_hi: np.ndarray, D_lo: np.ndarray, x: AffineForm) -> AffineFor
     the same bound, one mat-vec instead of a second product with all the symbols."""
     out = linear(D_hi, np.abs(D_hi), x)
     if D_lo.any():
-        mag = R.nonneg_up(np.abs(x.centre) + R.abs_sum_up(x.G) + x.box, 2.0)
+        mag = R.nonneg_up(np.abs(x.centre) + x.abs_sum() + x.box, 2.0)
         n = D_lo.shape[1]
         extra = R.nonneg_up((mag @ np.abs(D_lo).T) * (1.0 + 2.0 * R.gamma(n + 2)), 2.0 * n)  # Higham: depth n
         out = AffineForm(out.centre, out.G, R.nonneg_up(out.box + extra, 1.0))
@@ -168,24 +185,28 @@ def combine(
     if m > 8:
         raise ValueError("combine: at most 8 terms")
     k = max(f.k for _, f in terms)
-    centre = offset.copy()
-    G = np.zeros(terms[0][1].centre.shape + (k,))
-    acc = np.abs(offset) * 2.0**-47
-    for lam, f in terms:
-        centre += lam * f.centre
-        if f.k == k:
-            G += lam[..., None] * f.G
-        else:
-            G[..., : f.k] += lam[..., None] * f.G
-        alam = np.abs(lam)
-        acc += alam * (f.box + 2.0**-47 * (np.abs(f.centre) + R.abs_sum_up(f.G)))
-    box = R.nonneg_up(acc, m * (k + 1) + 1)
-    form = AffineForm(centre, G, box)
+    live = np.zeros(0, dtype=np.int64)
     if error is not None:
         if symbols is None:
             raise ValueError("combine: an error term needs the Symbols counter")
-        form = add_symbols(form, error, symbols)
-    return form
+        live = np.flatnonzero((error > 0).any(axis=0))
+        if live.size:  # the fresh symbols are numbered after every existing one
+            k = max(k, symbols.count)
+    centre = offset.copy()
+    G = np.zeros(terms[0][1].centre.shape + (k + live.size,))  # room for the fresh symbols
+    acc = np.abs(offset) * 2.0**-47
+    for lam, f in terms:
+        centre += lam * f.centre
+        G[..., : f.k] += lam[..., None] * f.G
+        alam = np.abs(lam)
+        acc += alam * (f.box + 2.0**-47 * (np.abs(f.centre) + f.abs_sum()))
+    box = R.nonneg_up(acc, m * (k + 1) + 1)
+    if live.size:
+        start = symbols.take(live.size)
+        if start != k:  # pragma: no cover - symbols are only ever appended
+            raise AssertionError("combine: symbol numbering out of step")
+        G[:, live, start + np.arange(live.size)] = error[:, live]
+    return AffineForm(centre, G, box)
 
 
 def add_symbols(form: AffineForm, coeff: np.ndarray, symbols: Symbols) -> AffineForm:
