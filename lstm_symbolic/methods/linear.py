@@ -141,6 +141,9 @@ class LinearEngine(Engine):
         self._cut = -1
         self._cache: dict[Any, Any] = {}
         self.optimise_steps: int | None = None  # optimise the lines of this many last steps (None: all)
+        #: backward passes for the pre-activations too (False: their bounds come from the
+        #: interval image and other methods only; passes for the states and outputs remain)
+        self.intermediate = True
 
     @staticmethod
     def _default_window(model: Any) -> int | None:
@@ -186,7 +189,7 @@ class LinearEngine(Engine):
 
     def bounds(self, v: Node) -> Pair:
         if v.box is None:
-            if v.op in ("affine", "gate", "add", "mix", "concat"):
+            if v.op in ("gate", "add", "mix", "concat") or (v.op == "affine" and self.intermediate):
                 v.box = self._backward_box(v, self.window)
             elif v.op == "slice":
                 lo, hi = self.bounds(v.parents[0])
