@@ -7,7 +7,9 @@ method is one module plus one line in :data:`_REGISTRY`.
 - ``interval`` (:mod:`.interval`): boxes through every operation;
 - ``symbolic`` (:mod:`.zonotope` with :mod:`.interval` alongside, :mod:`.product`): affine
   forms over shared noise symbols;
-- ``best``: every method in lockstep, sharing bounds node by node.
+- ``linear`` (:mod:`.linear` with :mod:`.interval` alongside): backward linear bounds (CROWN);
+- ``best``: every method in lockstep, sharing bounds node by node (the backward method only
+  where its passes are affordable, or when its options are given).
 """
 
 from __future__ import annotations
@@ -48,11 +50,13 @@ def _best(model: Any, batch: int, mode: str, max_symbols: int | None = None, win
     from .zonotope import ZonotopeEngine
 
     _no_options("best", options)
-    return ProductEngine(
-        [IntervalEngine(model, batch, mode), ZonotopeEngine(model, batch, mode, max_symbols), LinearEngine(model, batch, mode, window, optimise)],
-        "best",
-        independent=[IntervalEngine(model, batch, mode)],
-    )
+    engines: list[Engine] = [IntervalEngine(model, batch, mode), ZonotopeEngine(model, batch, mode, max_symbols)]
+    # the backward method joins when its full-horizon passes are affordable (small models), or
+    # when asked for through its options; on large models its windowed passes, concretised over
+    # boxes, were measured to add nothing to the zonotope at several times its cost
+    if LinearEngine._default_window(model) is None or window is not None or optimise is not None:
+        engines.append(LinearEngine(model, batch, mode, window, optimise))
+    return ProductEngine(engines, "best", independent=[IntervalEngine(model, batch, mode)])
 
 
 def _linear(model: Any, batch: int, mode: str, window: int | None = None, optimise: int | None = None, **options: Any) -> Engine:
