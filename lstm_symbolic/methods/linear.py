@@ -68,8 +68,15 @@ __all__ = ["LinearEngine", "Node", "FULL_HORIZON_WORK", "DEFAULT_OPTIMISE"]
 
 #: A backward pass may cost this many multiply-adds per step before the window is shortened.
 FULL_HORIZON_WORK = 2e8
+#: Without a fixed window a pass stops going back once the rows left could change the bound by
+#: at most this fraction of the rows' spread over their own seeds' bounds (see _backward_pass).
+TOLERANCE = 1e-4
 #: Backward passes of the softmax rows go back this many steps before the last step.
 OUTPUT_WINDOW = 2
+#: Slope optimisation re-chooses the lines of the last this many steps (measured on the n_a 16
+#: model at T = 10: the last 2 steps give 1.0154x the attack's range, all 10 steps 1.0146x, at
+#: half the cost).
+OPTIMISE_STEPS = 2
 #: Default number of slope-optimisation iterations for final queries (0: none).
 DEFAULT_OPTIMISE = 0
 
@@ -140,7 +147,9 @@ class LinearEngine(Engine):
         self.count = 0
         self._cut = -1
         self._cache: dict[Any, Any] = {}
-        self.optimise_steps: int | None = None  # optimise the lines of this many last steps (None: all)
+        self.optimise_steps: int | None = OPTIMISE_STEPS  # optimise the lines of this many last steps (None: all)
+        #: the adaptive cut of passes without a fixed window (0: go back to the start)
+        self.tolerance = TOLERANCE
         #: backward passes for the pre-activations too (False: their bounds come from the
         #: interval image and other methods only; passes for the states and outputs remain)
         self.intermediate = True
@@ -415,7 +424,20 @@ class LinearEngine(Engine):
 
         for node, lam in seeds:
             push(node, lam)
+        # the adaptive cut: stop going back once what the rest of the pass could still gain,
+        # at most the remaining rows' spread over their nodes' known bounds, is below TOLERANCE
+        # of the rows' spread over the seeds' own bounds
+        reference = None
+        if self.tolerance and window is None:
+            reference = sum(_raw_absdot(np.abs(lam), self._radius(nd)) for nd, lam in seeds)
+        step = heap[0].t if heap else 0
         while heap:
+            if reference is not None and heap[0].t < step:  # every pending node is from earlier steps
+                step = heap[0].t
+                rest = sum(_raw_absdot(np.abs(e[1]), self._radius(e[0])) for e in pending.values() if e[0].op not in _LEAVES)
+                if np.all(rest <= self.tolerance * reference):
+                    cut = step + 1
+                    self._cut = cut
             node = heapq.heappop(heap)
             _, lam, _ = pending.pop(node.id)
             if record:
@@ -425,6 +447,13 @@ class LinearEngine(Engine):
             else:
                 self._rewrite(node, lam, push, None if lines is None else lines.get(node.id), acc, sound)
         return (acc.upper() if sound else acc.c), seen
+
+    def _radius(self, node: Node) -> np.ndarray:
+        """Half the width of the node's known bounds (B, n); inf where unbounded."""
+        lo, hi = self._best(node)
+        with np.errstate(invalid="ignore", over="ignore"):
+            r = 0.5 * (hi - lo)
+        return np.where(np.isnan(r), np.inf, r)
 
     def _concretise(self, node: Node, lam: np.ndarray) -> np.ndarray:
         """Upper bound of ``Λ v`` over the node's own set (B, q)."""
