@@ -65,13 +65,18 @@ exp — table reduction, degree-4 polynomial
    ``EXP_FAST_LO = -707.25 <= x <= EXP_FAST_HI = 709`` the exponent stays in ``[-1021, 1022]``
    (checked exactly at build time) and the result is normal.
 
-Outside the fast domain (rare; done on the subset only): ``0 < |x| < 2^-54`` gives the optimal
-``[1, succ(1)]`` or ``[pred(1), 1]`` (``|e^x - 1| < 2|x| < 2^-53``), ``x = 0`` gives ``[1, 1]``;
-``x`` in ``[-746, -707.25)`` or ``(709, 710]`` runs the same core and scales with
-:func:`.rounding.ldexp_down` / :func:`.rounding.ldexp_up` (directed: subnormal results,
-overflow to ``max`` / ``inf``); beyond, ``x`` is clipped to ``[-746, 710]`` (monotone: the
-clipped upper end still bounds, the lower end below ``-746`` is 0; above ``710`` the scaling
-overflows: ``max`` and ``inf``); ``e^-inf = 0``; NaN stays NaN.
+6. Monotonicity clamps, in blocks holding some ``|x| < 2^-40``: ``e^x >= 1`` for ``x >= 0``
+   and ``<= 1`` for ``x <= 0``, so lower ends there are raised to 1 and upper ends lowered to
+   1 (exact selections from sign bits). This makes ``e^0 = [1, 1]`` and ``[1, succ 1]`` /
+   ``[pred 1, 1]`` the result for every ``0 < |x| < 2^-54`` — optimal; the bound of step 4
+   holds for these arguments too (its ``2^-1074`` terms cover the underflowing products).
+
+Outside the fast domain (rare; done on that subset only): ``x`` in ``[-746, -707.25)`` or
+``(709, 710]`` runs the same core and scales with :func:`.rounding.ldexp_down` /
+:func:`.rounding.ldexp_up` (directed: subnormal results, overflow to ``max`` / ``inf``);
+beyond, ``x`` is clipped to ``[-746, 710]`` (monotone: the clipped upper end still bounds, the
+lower end below ``-746`` is 0; above ``710`` the scaling overflows: ``max`` and ``inf``);
+``e^-inf = 0``; NaN stays NaN.
 
 sigmoid — table of sigma(j/128), no exp
 --------------------------------------
@@ -99,28 +104,30 @@ Computed: ``W = fl(Horner)`` of ``(1 - e^-r)/r = sum_{i<=4} (-r)^i/(i+1)!`` — 
 ``theta' >= theta/(1 - u)``). Dominated by ``omega (gamma_8 + 4u)``.
 
 Beyond the table: ``x > 40`` is evaluated at 40 — the lower end is a lower bound by
-monotonicity and the upper end is a float ``>= sigma(40) > pred(1)``, hence ``>= 1``: it is
-clamped to exactly 1. ``x < -40``: ``e^x (1 - e^x) <= sigma(x) <= e^x`` and ``e^x < 2^-57``,
-so ``[pred(lower e^x), upper e^x]`` from the exp kernel above; ``sigma(0) = 1/2`` exactly;
-NaN stays NaN; results are clamped to ``[0, 1]``.
+monotonicity and the upper end is a float ``>= sigma(40) > pred(1)``, hence ``>= 1``: upper
+ends are clamped to 1 in blocks holding some ``x > 30`` (below, ``sigma(30) < 1 - 2^-44`` keeps
+``y`` and its neighbour under 1). ``x < -40``: ``e^x (1 - e^x) <= sigma(x) <= e^x`` and
+``e^x < 2^-57``, so ``[pred(lower e^x), upper e^x]`` from the exp kernel above, on that subset.
+As for exp, blocks holding some ``|x| < 2^-40`` are clamped at ``sigma = 1/2`` on each side of
+0 (``sigma(0) = 1/2`` exactly); NaN stays NaN.
 
-tanh — table of tanh(j/64), two forms, no exp
----------------------------------------------
-Odd: the kernel works on ``a = |x|`` and restores the sign, bounding ``tanh a`` *upward* for a
-lower end at ``x < 0`` (:func:`.rounding.magnitude_from_residual` picks the direction per
-element). For ``2^-27 <= a <= TANH_CLIP = 19.5``: ``j`` nearest ``64 a``, ``r = a - j/64``
-exactly, ``|r| <= rho = 1/128``, ``T = tanh(j/64)``, ``tau = tanh r``, and exactly
+tanh — table of tanh(j/256), two forms, no exp
+----------------------------------------------
+Odd: the kernel works on ``a = |x|`` and restores the sign bit, bounding ``tanh a`` *upward*
+for a lower end at ``x < 0`` (:func:`.rounding.magnitude_from_residual` picks the direction per
+element). For ``2^-500 <= a <= TANH_CLIP = 19``: ``j`` nearest ``256 a``, ``r = a - j/256``
+exactly, ``|r| <= rho = 2^-9``, ``T = tanh(j/256)``, ``tau = tanh r``, and exactly
 ``tanh a = (T + tau)/(1 + T tau)``. ``tau = r + tau_3`` with
-``tau_3 = fl(r fl(u fl(Horner P(u))))``, ``u = fl(r^2)``, ``P(u) = -1/3 + 2u/15 - 17u^2/315``
-(A&S 4.5.64); the omitted tail is below ``(62/2835)|r|^9/(1 - 0.41 r^2)``: the coefficients
-``t_n = 2(4^n - 1) zeta(2n)/pi^(2n)`` have ``t_(n+1)/t_n <= 4(1 + 1/1023)/pi^2 < 0.41`` for
-``n >= 5``. Two forms of the final sum, chosen by row (no branch: the row index gives
-``M = [j < TANH_SPLIT_ROW = 24]``):
+``tau_3 = fl(fl(fl(Horner P(u)) u) r)``, ``u = fl(r^2)``, ``P(u) = -1/3 + 2u/15``
+(A&S 4.5.64); the omitted tail is below ``(17/315)|r|^7/(1 - 0.41 r^2)`` (``< 0.03 u |r|``):
+the coefficients ``t_n = 2(4^n - 1) zeta(2n)/pi^(2n)`` have
+``t_(n+1)/t_n <= 4(1 + 1/255)/pi^2 < 0.41`` for ``n >= 4``. Two forms of the final sum, chosen
+by row without a branch (``M = [j < TANH_SPLIT_ROW = 96]`` is formed from the row index):
 
-* rows ``j >= 24`` (``a >= 0.367``): ``A = T_hi``, ``B = fl(T_lo + C)``,
+* rows ``j >= 96`` (``a >= 0.373``): ``A = T_hi``, ``B = fl(T_lo + C)``,
   ``C = fl(fl(G tau)/fl(1 + fl(T tau))) ~ tanh a - T = G tau/(1 + T tau)``, ``G = 1 - T^2``.
-  ``|C| <= |r| <= rho`` (mean value theorem) against ``tanh a >= tanh(0.367)``;
-* rows ``j < 24``: ``A = a``, ``B = fl(D + C_1)``, ``D = RN(T - j/64)`` and
+  ``|C| <= |r| <= rho`` (mean value theorem) against ``tanh a >= tanh(0.373)``;
+* rows ``j < 96``: ``A = a``, ``B = fl(D + C_1)``, ``D = RN(T - j/256)`` and
   ``C_1 = tanh a - T - r = (tau_3 - T^2 tau - T r tau)/(1 + T tau)``, computed as
   ``fl(fl(fl(K tau) + tau_3) - fl(fl(T r) tau))/fl(1 + fl(T tau))`` with ``K = RN(-T^2)``: every
   term is ``O(a^2 rho)`` or ``O(rho^2)`` relative to ``a`` (``T <= a + rho``, ``a >= rho`` on
@@ -132,18 +139,26 @@ in the kernel, ``A = fl(a M) + H`` and ``N = fl(K tau) + fl(M tau_3) - fl(fl(M T
 form's ``beta/tanh a`` from these magnitudes, the relative errors of ``tau`` (~``u``), of the
 denominator (``<= [rho eps_p1 + u(1 + rho(1 + eps_p1))]/(1 - rho)``) and of the table entries
 (measured from the enclosures), takes the larger, and converts it to ``beta <= theta y`` as for
-sigmoid: **about 0.13 u**. Magnitudes: ``r = 0`` or ``|r| >= 2^-59``, so no intermediate
-underflows.
+sigmoid: **about 0.13 u**. Underflow: ``r = 0`` or ``|r| >= 2^-61`` on rows ``j >= 1``; on
+row 0 only the last product of ``tau_3`` can underflow (``a < 2^-341``), adding ``2^-1075``,
+``<= 2^-575 tanh a`` for ``a >= 2^-500``.
 
-``a > 19.5`` is evaluated at 19.5: the lower end by monotonicity, the upper end is a float
-``>= tanh(19.5) > pred(1)``, clamped to 1; every magnitude is also clamped to ``min(a, 1)``
-(``tanh a <= a``). ``0 < a < 2^-27``: ``a - a^3/3 < tanh a < a`` and ``a^3/3`` is below the
-gap under ``a``, so ``[pred(a), a]`` (mirrored for ``x < 0``) is optimal; ``tanh(±0) = ±0``;
-NaN stays NaN.
+No magnitude exceeds 1, with no clamp: where ``y = 1``,
+``err <= tanh a + thr - 1 <= -thr`` because ``1 - tanh 19 > 2 thr`` (checked exactly at build
+time), so the rule keeps 1; and ``a > 19`` is evaluated at 19 — the lower end by monotonicity,
+the upper end is a float ``>= tanh 19 > pred(1)``, i.e. exactly 1. In blocks holding some
+``a < 2^-26`` the magnitudes are capped: upward ones at ``a`` (``tanh a <= a``), downward ones
+at ``pred(a)`` — any cap keeps a lower bound a lower bound. This gives the optimal
+``[pred a, a]`` (mirrored for ``x < 0``) for tiny ``a``, and it is the whole argument below
+``2^-500``, where the rule's threshold may underflow: there ``tau_3`` rounds to ``+-0``
+(``a^3/3 < 2^-1075``), so ``y = a`` exactly, the upward magnitude is ``>= a >= tanh a`` and the
+downward one ``<= pred(a) < a - a^3/3 < tanh a`` (``a^3/3`` is below the gap under ``a``). ``tanh(+-0) = +-0``; NaN stays NaN.
 
-Measured (``tests/test_rigorous.py``, ``|x|`` in ``[1e-3, 700]``): width at most 2 ulps for exp
-and tanh, 3 for sigmoid (a result next to a power of two), mean 1.01, 1.18, 1.00 ulps; the
-previous interval-Horner kernels had 3, 5, 3 and 1.65, 1.91, 1.05.
+Measured on the test suite's points (``tests/test_rigorous.py``; ``|x|`` in ``[1e-3, 700]``):
+width at most 2 ulps for exp and tanh, 3 for sigmoid (a result next to a power of two), mean
+1.01, 1.15, 0.95 ulps; on the same points the previous kernels (interval Horner with one
+outward step per operation) had at most 3, 5, 3 and mean 1.74, 1.85, 1.00. The largest actual
+error found is 24% (exp), 48% (sigmoid) and 36% (tanh) of the a priori bound.
 """
 
 from __future__ import annotations
@@ -155,7 +170,7 @@ from functools import lru_cache
 
 import mpmath as mp
 import numpy as np
-from mpmath.libmp import to_float
+from mpmath.libmp import fzero, mpf_cmp, to_float
 
 from . import rounding as R
 
@@ -181,21 +196,20 @@ CHUNK = 8192
 #: exp: table of 2^(j/N), N = 2^EXP_TABLE_BITS; Taylor degree of e^r - 1 on |r| <= ln2/(2N)
 EXP_TABLE_BITS = 10
 EXP_DEGREE = 4
-#: exp fast path (results normal, exponent added to the bits): EXP_FAST_LO <= x <= EXP_FAST_HI
-#: and |x| >= EXP_TINY; the core itself is valid on [EXP_CORE_LO, EXP_CORE_HI]
+#: exp fast path (results normal, exponent added to the bits): EXP_FAST_LO <= x <= EXP_FAST_HI;
+#: the core itself is valid on [EXP_CORE_LO, EXP_CORE_HI]
 EXP_FAST_LO, EXP_FAST_HI = -707.25, 709.0
 EXP_CORE_LO, EXP_CORE_HI = -746.0, 710.0
-EXP_TINY = 2.0**-54
 #: sigmoid: table at x_j = j/SIGMOID_GRID for |x_j| <= SIGMOID_CLIP; e^-r - 1 to degree SIGMOID_DEGREE
 SIGMOID_GRID = 128
 SIGMOID_DEGREE = 4
 SIGMOID_CLIP = 40.0
 #: tanh: table at a_j = j/TANH_GRID for a_j <= TANH_CLIP; rows below TANH_SPLIT_ROW use the
 #: "a + (tanh a - a)" form, the others "T_j + (tanh a - T_j)"; below TANH_TINY tanh a is [pred a, a]
-TANH_GRID = 64
-TANH_SPLIT_ROW = 24
-TANH_CLIP = 19.5
-TANH_TINY = 2.0**-27
+TANH_GRID = 256
+TANH_SPLIT_ROW = 96
+TANH_CLIP = 19.0
+TANH_TINY = 2.0**-500
 
 U = Fraction(1, 2**53)  #: unit roundoff
 ETA = Fraction(1, 2**1074)  #: smallest subnormal
@@ -232,12 +246,6 @@ def _ends(v: mp.ctx_iv.ivmpf) -> tuple[Fraction, Fraction]:
     return a, b
 
 
-def _deviation(f: float | Fraction, ends: tuple[Fraction, Fraction]) -> Fraction:
-    """max |f - v| over the enclosure ``ends`` of a true value v (an exact upper bound)."""
-    f = Fraction(f)
-    return max(abs(f - ends[0]), abs(f - ends[1]))
-
-
 def _nearest(v: mp.ctx_iv.ivmpf) -> float:
     """A float near the midpoint of an interval (mpmath rounds the 53-bit conversion to
     nearest; table entries are normal floats). Soundness never depends on which float it is:
@@ -246,19 +254,21 @@ def _nearest(v: mp.ctx_iv.ivmpf) -> float:
 
 
 class _Max:
-    """Running maximum of upper ends of mpmath intervals; ``.value`` is exact (a Fraction)."""
+    """Running maximum of upper ends of mpmath intervals, kept as raw binary floats and compared
+    exactly (``mpf_cmp``: converting to ``mp.mpf`` would round to the context's 53 bits, possibly
+    downward); ``.value`` is the exact rational."""
 
     def __init__(self) -> None:
-        self.best = mp.mpf(0)
+        self.best = fzero
 
     def add(self, v: mp.ctx_iv.ivmpf) -> None:
-        b = mp.mpf(v._mpi_[1])
-        if b > self.best:
+        b = v._mpi_[1]
+        if mpf_cmp(b, self.best) > 0:
             self.best = b
 
     @property
     def value(self) -> Fraction:
-        return _raw_fraction(self.best._mpf_)
+        return _raw_fraction(self.best)
 
 
 def _rel_dev(f: float, v: mp.ctx_iv.ivmpf) -> mp.ctx_iv.ivmpf:
@@ -498,14 +508,13 @@ class TanhData:
     * rows ``j < TANH_SPLIT_ROW``: ``L ~ tanh a_j - a_j``, ``K ~ -tanh^2 a_j``, ``T ~ tanh a_j``.
 
     The kernel derives ``M = [j < TANH_SPLIT_ROW]``, ``MT = M T`` and ``H = T - MT`` (exact).
-    ``series``: ``p_0, p_1, p_2`` of ``tanh r = r + r u (p_0 + p_1 u + p_2 u^2) + ...``,
-    ``u = r^2``; the table's error statistics; the proven relative bound ``theta``
+    ``series``: ``p_0, p_1`` of ``tanh r = r + r u (p_0 + p_1 u) + ...``, ``u = r^2``; the table's error statistics; the proven relative bound ``theta``
     (:func:`tanh_residual_bound`) and ``threshold_factor >= theta/(1 - u)``."""
 
     L: np.ndarray
     K: np.ndarray
     T: np.ndarray
-    series: tuple[float, float, float]
+    series: tuple[float, float]
     stats: dict[str, Fraction]
     theta: Fraction
     threshold_factor: float
@@ -540,12 +549,17 @@ def tanh_data() -> TanhData:
                 st["lo_rel"].add(abs(mp.iv.mpf(l_f)) / tj)
                 st["K_rel"].add(_rel_dev(k_f, G))
             L[j], K[j], T[j] = l_f, k_f, t_f
-    series = tuple(float(c) for c in (-_TANH_T[1], _TANH_T[2], -_TANH_T[3]))
+    series = (float(-_TANH_T[1]), float(_TANH_T[2]))
     stats = {k: v.value for k, v in st.items()}
     theta = tanh_residual_bound(stats)
-    if not theta <= U / 2:
-        raise ArithmeticError("tanh residual bound too large for a one-ulp step")
-    return TanhData(L, K, T, series, stats, theta, R.rational_up(theta / (1 - U)))
+    factor = R.rational_up(theta / (1 - U))
+    with _iv_precision(_PREC):
+        gap = _ends(2 / (mp.iv.exp(mp.iv.mpf(2 * TANH_CLIP)) + 1))  # 1 - tanh(TANH_CLIP)
+    # no magnitude ever exceeds 1: where y = 1, err <= tanh a + thr - 1 <= -thr, so the rule keeps 1;
+    # and tanh(TANH_CLIP) > pred(1), so a clipped upper end (a float >= it) is 1
+    if not (theta <= U / 2 and 2 * Fraction(factor) * (1 + U) <= gap[0] and gap[1] < U):
+        raise ArithmeticError("tanh residual bound too large for a one-ulp step, or TANH_CLIP unsuitable")
+    return TanhData(L, K, T, series, stats, theta, factor)
 
 
 def tanh_residual_bound(st: dict[str, Fraction]) -> Fraction:
@@ -554,13 +568,13 @@ def tanh_residual_bound(st: dict[str, Fraction]) -> Fraction:
     t1, t2, t3, t4, t5 = _TANH_T
     rho = Fraction(1, 2 * TANH_GRID)  # |r| <= rho
     r2 = rho * rho
-    # series tail |tanh r - r - r u P(u)| <= trunc * |r|  (ratio of terms <= 0.41 u, u <= 2^-14)
-    trunc = t5 * r2**4 / (1 - Fraction(41, 100) * r2)
-    # P(u) = -t2 + t3 u - t4 u^2 evaluated by Horner at fl(r^2), coefficients rounded
-    r2u = r2 * (1 + U)  # fl(r^2) <= rho^2 (1 + u)
-    S_P = t2 + t3 * r2u + t4 * r2u * r2u
-    P_min = t2 - t3 * r2
-    eps_P = (_gamma(4) * (1 + U) * S_P + U * S_P + (t3 + 2 * t4 * r2) * U * r2) / P_min
+    # series tail |tanh r - r - r u P(u)| <= trunc * |r|: terms from t4 on, ratio <= 0.41 u
+    trunc = t4 * r2**3 / (1 - Fraction(41, 100) * r2)
+    # P(u) = -t2 + t3 u evaluated by Horner at fl(r^2) <= rho^2 (1 + u), coefficients rounded
+    r2u = r2 * (1 + U)
+    S_P = t2 + t3 * r2u
+    P_min = t2 - t3 * r2u
+    eps_P = (_gamma(2) * (1 + U) * S_P + U * S_P + t3 * U * r2u) / P_min
     eps_t3 = (1 + U) ** 3 * (1 + eps_P) - 1  # tau3 = r * fl(fl(r^2) * P): three roundings
     tau_min = 1 - r2 / 3  # tanh r >= r (1 - r^2/3)
     delta_tau = (U * (1 + (1 + eps_t3) * r2 / 3 + trunc) + eps_t3 * r2 / 3 + trunc) / tau_min
@@ -591,12 +605,32 @@ def tanh_residual_bound(st: dict[str, Fraction]) -> Fraction:
               + U * (N_abs + N_err) / (den_min * (1 - eps_den)))
     C1_abs = (N_abs + N_err) / (den_min * (1 - eps_den))
     beta1 = st["D_rel"] * mD + C1_err + U * (1 + U) * (mD * (1 + st["D_rel"]) + C1_abs + C1_err)
-    theta_small = beta1 / (1 - a1 * a1 / 3)  # tanh a >= a (1 - a^2/3)
+    # row 0 with a < 2^-341: the last product of tau3 may underflow, 2^-1075 absolutely
+    theta_small = beta1 / (1 - a1 * a1 / 3) + ETA / Fraction(TANH_TINY)  # tanh a >= a (1 - a^2/3)
     theta0 = max(theta_large, theta_small)
     return theta0 / ((1 - theta0) * (1 - U))
 
 
 # --- kernels on one block ------------------------------------------------------------------
+
+
+_BITS = {v: int(np.float64(v).view(np.int64)) for v in (0.0, 0.5, 1.0, np.inf)}
+#: below this |x| the monotonicity clamps (exp: 1, sigmoid: 1/2 at x = 0) are applied to a block
+_CLAMP_BELOW = 2.0**-40
+
+
+def _select(x: np.ndarray, where_neg: float, where_pos: float, zero_is_pos: bool) -> np.ndarray:
+    """``where_neg`` for ``x < 0`` (``x <= 0`` if not ``zero_is_pos``), ``where_pos`` otherwise,
+    from the sign bit of ``x + 0`` (``-0.0 + 0 = +0``) or of ``0 - x``: an exact selection in
+    integer passes (numpy's ``where=`` and ``heaviside`` cost five to fifteen times more)."""
+    t = np.add(x, 0.0) if zero_is_pos else np.subtract(0.0, x)
+    m = np.right_shift(t.view(np.int64), 63, out=t.view(np.int64))  # -1 where selected "neg"
+    if not zero_is_pos:
+        m = np.invert(m, out=m)  # now -1 where x <= 0
+    a, b = _BITS[where_neg], _BITS[where_pos]
+    m &= a - b
+    m += b
+    return m.view(np.float64)
 
 
 def _horner(r: np.ndarray, coefficients: tuple[float, ...]) -> np.ndarray:
@@ -636,29 +670,27 @@ def _exp_core(x: np.ndarray, d: ExpData) -> tuple[np.ndarray, np.ndarray, np.nda
 def _exp_block(x: np.ndarray, upward: bool, out: np.ndarray) -> None:
     """Bounds of ``e^x`` (upper if ``upward``) for one block, into ``out``."""
     d = exp_data()
-    clean = EXP_FAST_LO <= x.min() and x.max() <= EXP_FAST_HI and np.abs(x).min() >= EXP_TINY
-    if clean:
-        y, err, k52 = _exp_core(x, d)
-        R.scale_pow2_exact(R.directed_from_residual(y, err, d.threshold, upward, out=y), k52, out=out)
-        return
-    nan = np.isnan(x)
-    xc = np.clip(np.where(nan, 0.0, x), EXP_CORE_LO, EXP_CORE_HI)
+    clean = EXP_FAST_LO <= x.min() and x.max() <= EXP_FAST_HI  # NaN fails
+    xc = x if clean else np.clip(x, EXP_FAST_LO, EXP_FAST_HI)  # NaN: garbage in range, fixed below
     y, err, k52 = _exp_core(xc, d)
-    b = R.directed_from_residual(y, err, d.threshold, upward)
-    fast = (x >= EXP_FAST_LO) & (x <= EXP_FAST_HI) & (np.abs(x) >= EXP_TINY)
-    out[fast] = R.scale_pow2_exact(b[fast], k52[fast])
-    slow = ~fast
-    k = k52[slow] >> 52
+    R.scale_pow2_exact(R.directed_from_residual(y, err, d.threshold, upward, out=y), k52, out=out)
+    if np.abs(xc).min() < _CLAMP_BELOW:  # e^x <= 1 for x <= 0, >= 1 for x >= 0: exact at 0, optimal near
+        if upward:
+            np.minimum(out, _select(xc, 1.0, np.inf, zero_is_pos=False), out=out)
+        else:
+            np.maximum(out, _select(xc, 0.0, 1.0, zero_is_pos=True), out=out)
+    if clean:
+        return
+    slow = np.flatnonzero(~((x >= EXP_FAST_LO) & (x <= EXP_FAST_HI)))  # NaN included
     xs = x[slow]
-    if upward:
-        res = R.ldexp_up(b[slow], k)
-        res = np.where(xs == -np.inf, 0.0, res)
-        res = np.where(np.abs(xs) < EXP_TINY, np.where(xs > 0, R.next_up(1.0), 1.0), res)
-    else:
-        res = R.ldexp_down(b[slow], k)
-        res = np.where(xs < EXP_CORE_LO, 0.0, res)  # e^x below every positive float bound
-        res = np.where(np.abs(xs) < EXP_TINY, np.where(xs < 0, R.next_down(1.0), 1.0), res)
-    out[slow] = np.where(nan[slow], np.nan, res)
+    y, err, k52 = _exp_core(np.fmin(np.fmax(xs, EXP_CORE_LO), EXP_CORE_HI), d)  # NaN -> EXP_CORE_LO
+    b = R.directed_from_residual(y, err, d.threshold, upward)
+    k = k52 >> 52
+    if upward:  # subnormal results and overflow (to +inf) rounded upward
+        res = np.where(xs == -np.inf, 0.0, R.ldexp_up(b, k))
+    else:  # ... downward (overflow gives max); below EXP_CORE_LO 0 is the best lower bound
+        res = np.where(xs < EXP_CORE_LO, 0.0, R.ldexp_down(b, k))
+    out[slow] = np.where(np.isnan(xs), np.nan, res)
 
 
 def _sigmoid_core(x: np.ndarray, d: SigmoidData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -688,22 +720,30 @@ def _sigmoid_core(x: np.ndarray, d: SigmoidData) -> tuple[np.ndarray, np.ndarray
 def _sigmoid_block(x: np.ndarray, upward: bool, out: np.ndarray) -> None:
     """Bounds of ``sigma(x)`` (upper if ``upward``) for one block, into ``out``."""
     d = sigmoid_data()
-    clean = -SIGMOID_CLIP <= x.min() and x.max() <= SIGMOID_CLIP and x.all()
-    xc = x if clean else np.clip(np.where(np.isnan(x), 0.0, x), -SIGMOID_CLIP, SIGMOID_CLIP)
+    x_max = x.max()
+    clean = -SIGMOID_CLIP <= x.min() and x_max <= SIGMOID_CLIP  # NaN fails
+    xc = x if clean else np.fmin(np.fmax(x, -SIGMOID_CLIP), SIGMOID_CLIP)  # NaN -> -40, fixed below
     y, err, thr = _sigmoid_core(xc, d)
-    b = R.directed_from_residual(y, err, thr, upward, out=out)
-    if upward:
-        np.minimum(b, 1.0, out=out)  # x > SIGMOID_CLIP: b >= sigma(40) > pred(1), so b = 1 here
+    R.directed_from_residual(y, err, thr, upward, out=out)
+    if upward and not x_max <= 30.0:
+        # sigma(30) < 1 - 2^-44 keeps y and the float above it below 1 for x <= 30; above, a
+        # float >= sigma(x) (or >= sigma(40) > pred(1) for x clipped to 40) is >= 1: clamp to 1
+        np.minimum(out, 1.0, out=out)
+    if np.abs(xc).min() < _CLAMP_BELOW:  # sigma <= 1/2 for x <= 0, >= 1/2 for x >= 0: exact at 0
+        if upward:
+            np.minimum(out, _select(xc, 0.5, 1.0, zero_is_pos=False), out=out)
+        else:
+            np.maximum(out, _select(xc, 0.0, 0.5, zero_is_pos=True), out=out)
     if clean:
         return
-    slow = np.flatnonzero(~(x >= -SIGMOID_CLIP) | (x == 0))  # x < -40, NaN, 0
+    slow = np.flatnonzero(~(x >= -SIGMOID_CLIP))  # x < -40 or NaN
     if slow.size:
+        # x < -40: e^x (1 - e^x) <= sigma(x) <= e^x and e^x < 2^-57, so the float below a lower
+        # bound of e^x is a lower bound of sigma(x) (NaN stays NaN through the exp block)
         xs = x[slow]
-        e_lo, e_hi = exp(xs, xs)
-        # x < -40: e^x (1 - e^x) <= sigma(x) <= e^x, and e^x < 2^-57, so pred(e^x) is below
-        res = e_hi if upward else np.where(e_lo > 0, R.next_down(e_lo), 0.0)
-        res = np.where(xs == 0, 0.5, res)
-        out[slow] = np.where(np.isnan(xs), np.nan, res)
+        e = np.empty(xs.size)
+        _exp_block(xs, upward, e)
+        out[slow] = e if upward else np.where(e > 0, R.next_down(e), e)
 
 
 def _tanh_core(a: np.ndarray, d: TanhData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -747,23 +787,29 @@ def _tanh_block(x: np.ndarray, upward: bool, out: np.ndarray) -> None:
     ``tanh |x|``."""
     d = tanh_data()
     a = np.abs(x)
-    clean = a.min() >= TANH_TINY and a.max() <= TANH_CLIP  # NaN fails both
-    ac = a if clean else np.clip(np.where(np.isnan(a), 1.0, a), TANH_TINY, TANH_CLIP)
-    y, err, thr = _tanh_core(ac, d)
-    # bound tanh|x| upward where it gives our bound: (x < 0) for a lower end, (x >= 0) for an upper one
+    a_min, a_max = a.min(), a.max()
+    nan = not a_max == a_max
+    if nan or a_max > TANH_CLIP:
+        np.fmin(a, TANH_CLIP, out=a)  # NaN -> TANH_CLIP, fixed below
+    y, err, thr = _tanh_core(a, d)
     sign = np.right_shift(x.view(np.int64), 63)  # -1 where x < 0
-    up_mask = np.invert(sign) if upward else sign
-    b = R.magnitude_from_residual(y, err, thr, up_mask)
-    np.minimum(b, np.minimum(ac, 1.0, out=a), out=b)  # tanh a <= min(a, 1); a > 19.5: b = 1 here
-    np.bitwise_or(b.view(np.int64), np.left_shift(sign, 63, out=sign), out=out.view(np.int64))
-    if clean:
-        return
-    slow = np.flatnonzero(~(np.abs(x) >= TANH_TINY))  # tiny, zero, NaN
-    if slow.size:
-        xs = x[slow]
-        # 0 < |x| < 2^-27: |x| - |x|^3/3 < tanh|x| < |x| and |x|^3/3 < gap below |x|
-        toward_zero = np.where(xs == 0, xs, np.copysign(R.next_down(np.abs(xs)), xs))
-        out[slow] = np.where((xs > 0) != upward, toward_zero, xs)  # NaN stays NaN
+    b = R.magnitude_from_residual(y, err, thr, sign, upward).view(np.int64)
+    if a_min < _TANH_CAP_BELOW:
+        # magnitudes: upward ones <= a (tanh a <= a), downward ones <= pred(a): sound, and it is
+        # what keeps [pred a, a] for tiny a, also where a < TANH_TINY (y = a exactly there, the
+        # rule's threshold may underflow, and pred a < tanh a)
+        down = np.invert(sign, out=np.empty_like(sign)) if not upward else sign.copy()
+        cap = np.add(a.view(np.int64), down, out=down)  # a, or the float below it (bits - 1)
+        np.maximum(cap, 0, out=cap)  # a = 0: 0
+        np.minimum(b, cap, out=b)  # non-negative floats are ordered like their bit patterns
+    np.left_shift(sign, 63, out=sign)
+    np.bitwise_or(b, sign, out=out.view(np.int64))
+    if nan:
+        out[np.isnan(x)] = np.nan
+
+
+#: blocks with some |x| below this get the magnitude caps of :func:`_tanh_block`
+_TANH_CAP_BELOW = 2.0**-26
 
 
 # --- public kernels ------------------------------------------------------------------------

@@ -432,17 +432,25 @@ def directed_from_residual(
 
 
 def magnitude_from_residual(
-    y: np.ndarray, err: np.ndarray, bound: np.ndarray | float, up_mask: np.ndarray
+    y: np.ndarray, err: np.ndarray, bound: np.ndarray | float, sign: np.ndarray, upward: bool
 ) -> np.ndarray:
-    """:func:`directed_from_residual` with the direction chosen per element: upward where
-    ``up_mask`` (int64) is ``-1``, downward where it is ``0``. Negating ``err`` where upward
-    (flipping its sign bit, exact) turns the upward test ``err > -bound`` into the downward one
-    ``err < bound``; the step ``-1`` is then negated by ``(step ^ m) - m``."""
-    e = np.bitwise_xor(err.view(np.int64), np.left_shift(up_mask, 63)).view(np.float64)
+    """For an odd function: ``y``, ``err``, ``bound`` describe ``v = f(|x|) >= 0`` as in
+    :func:`directed_from_residual`, and ``sign`` (int64) is ``-1`` where ``x < 0``, ``0``
+    elsewhere. Returns the *magnitude* of a bound (upper if ``upward``) of ``f(x) = sign(x) v``:
+    a bound of ``v`` in the same direction where ``x >= 0`` and in the opposite one where
+    ``x < 0``. Negating ``err`` where ``v`` is bounded upward (its sign bit flipped, exact) turns
+    the upward test ``err > -bound`` into the downward one; the step ``-1`` is then negated by
+    ``(step ^ m) - m`` with ``m = -1`` exactly where the bound of ``v`` is upward."""
+    flip = np.left_shift(sign, 63)  # the sign bit of x
+    if upward:
+        flip ^= np.int64(-(2**63))  # v bounded upward where x >= 0
+    e = np.bitwise_xor(err.view(np.int64), flip, out=flip).view(np.float64)
     e -= bound
     step = np.right_shift(e.view(np.int64), 63, out=e.view(np.int64))  # -1: step, 0: keep
-    step ^= up_mask
-    step -= up_mask
+    step ^= sign
+    step -= sign  # lower end: downward where x >= 0 (sign 0), upward where x < 0
+    if upward:
+        return np.subtract(y.view(np.int64), step, out=step).view(np.float64)
     step += y.view(np.int64)
     return step.view(np.float64)
 
