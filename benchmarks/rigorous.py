@@ -140,6 +140,7 @@ def main() -> None:
     sizes = (10**5,) if ARGS.quick else (10**5, 10**6)
     print(f"numpy {np.__version__}, BLAS threads {os.environ.get('OPENBLAS_NUM_THREADS')}, "
           f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}, repeats {repeats} (interleaved; medians)")
+    print(f"lstm_symbolic from {Path(ls.__file__).parent}")
     elementary(repeats, sizes)
     end_to_end(repeats)
 

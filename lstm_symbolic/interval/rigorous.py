@@ -11,8 +11,10 @@ bound below is evaluated exactly (``fractions.Fraction``) from those enclosures 
 Shapes: every public function takes endpoint arrays ``lo``, ``hi`` of any (broadcastable)
 shape and returns ``(lo, hi)`` float64 arrays of that shape enclosing the image of
 ``[lo, hi]``. All three functions are increasing: the lower end is a lower bound at ``lo``, the
-upper end an upper bound at ``hi``. Work is done in blocks of :data:`CHUNK` elements so that all
-temporaries of a block stay in cache.
+upper end an upper bound at ``hi``. Work is done in blocks of :data:`CHUNK` elements whose
+intermediates all live in a per-thread workspace of reused buffers: they stay in cache, and no
+allocation happens in the loop (allocating them per block made the kernels hostage to glibc's
+heap trimming — 4-5x slower in some processes).
 
 The one-ulp rule (shared)
 -------------------------
@@ -134,8 +136,9 @@ by row without a branch (``M = [j < TANH_SPLIT_ROW = 96]`` is formed from the ro
   rows ``j >= 1``, ``r = a`` on row 0), and ``|D| <= (a + rho)^3/3``.
 
 The same columns serve both forms: ``(L, K, T)`` with ``M``, ``M T`` and ``H = T - M T`` formed
-in the kernel, ``A = fl(a M) + H`` and ``N = fl(K tau) + fl(M tau_3) - fl(fl(M T r) tau)``
-(products with ``M = 0`` and sums with 0 are exact). :func:`tanh_residual_bound` bounds each
+in the kernel, ``A = a M + H`` and ``N = fl(K tau) + M tau_3 - fl(fl(M T r) tau)`` (``M`` is an
+all-ones-or-zero bit mask from the row index: ``x M`` is ``x`` or ``+0`` exactly, and sums with
+0 are exact). :func:`tanh_residual_bound` bounds each
 form's ``beta/tanh a`` from these magnitudes, the relative errors of ``tau`` (~``u``), of the
 denominator (``<= [rho eps_p1 + u(1 + rho(1 + eps_p1))]/(1 - rho)``) and of the table entries
 (measured from the enclosures), takes the larger, and converts it to ``beta <= theta y`` as for
@@ -164,6 +167,7 @@ error found is 24% (exp), 48% (sigmoid) and 36% (tanh) of the a priori bound.
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
@@ -191,8 +195,10 @@ __all__ = [
 
 # --- parameters ---------------------------------------------------------------------------
 
-#: elements per block: every temporary of a block stays in the core's L2 cache
-CHUNK = 8192
+#: elements per block; every intermediate lives in one of a dozen reused buffers of this size
+#: per thread (~1.5 MB), so a block's data stays in cache (measured: 16384 to 65536 alike,
+#: 8192 15% slower, smaller much slower from per-call overhead)
+CHUNK = 16384
 #: exp: table of 2^(j/N), N = 2^EXP_TABLE_BITS; Taylor degree of e^r - 1 on |r| <= ln2/(2N)
 EXP_TABLE_BITS = 10
 EXP_DEGREE = 4
@@ -612,30 +618,56 @@ def tanh_residual_bound(st: dict[str, Fraction]) -> Fraction:
 
 
 # --- kernels on one block ------------------------------------------------------------------
+#
+# Every intermediate goes to a buffer of a per-thread workspace: allocating a dozen 64 kB
+# temporaries per block made the kernels hostage to glibc's heap trimming, which — depending on
+# the process's allocation history — turned every allocation into fresh page faults (measured:
+# 4-5x slower, the same code, later in the same process). ``ws`` is a list of float64 buffers
+# of the block's length; int64 views of them hold the integer quantities.
 
 
+class _Workspace(threading.local):
+    def __init__(self) -> None:
+        self.buffers: list[np.ndarray] = []
+
+    def get(self, count: int, size: int) -> list[np.ndarray]:
+        if len(self.buffers) < count or (self.buffers and self.buffers[0].size < size):
+            n = max(size, CHUNK)
+            self.buffers = [np.empty(n) for _ in range(max(count, len(self.buffers)))]
+        return [b[:size] for b in self.buffers[:count]]
+
+
+_WORKSPACE = _Workspace()
+
+
+def _buffers(ws: list[np.ndarray] | None, count: int, size: int) -> list[np.ndarray]:
+    """The caller's workspace, or fresh buffers (direct calls of a core, as in the tests)."""
+    return ws if ws is not None else [np.empty(size) for _ in range(count)]
+
+
+_I8 = np.int64
 _BITS = {v: int(np.float64(v).view(np.int64)) for v in (0.0, 0.5, 1.0, np.inf)}
 #: below this |x| the monotonicity clamps (exp: 1, sigmoid: 1/2 at x = 0) are applied to a block
 _CLAMP_BELOW = 2.0**-40
 
 
-def _select(x: np.ndarray, where_neg: float, where_pos: float, zero_is_pos: bool) -> np.ndarray:
+def _select(x: np.ndarray, where_neg: float, where_pos: float, zero_is_pos: bool, out: np.ndarray) -> np.ndarray:
     """``where_neg`` for ``x < 0`` (``x <= 0`` if not ``zero_is_pos``), ``where_pos`` otherwise,
     from the sign bit of ``x + 0`` (``-0.0 + 0 = +0``) or of ``0 - x``: an exact selection in
     integer passes (numpy's ``where=`` and ``heaviside`` cost five to fifteen times more)."""
-    t = np.add(x, 0.0) if zero_is_pos else np.subtract(0.0, x)
-    m = np.right_shift(t.view(np.int64), 63, out=t.view(np.int64))  # -1 where selected "neg"
+    t = np.add(x, 0.0, out=out) if zero_is_pos else np.subtract(0.0, x, out=out)
+    m = np.right_shift(t.view(_I8), 63, out=t.view(_I8))  # -1 where selected "neg"
     if not zero_is_pos:
-        m = np.invert(m, out=m)  # now -1 where x <= 0
+        np.invert(m, out=m)  # now -1 where x <= 0
     a, b = _BITS[where_neg], _BITS[where_pos]
     m &= a - b
     m += b
     return m.view(np.float64)
 
 
-def _horner(r: np.ndarray, coefficients: tuple[float, ...]) -> np.ndarray:
-    """``sum_i coefficients[i] r^i`` by Horner's rule, in round-to-nearest (new array)."""
-    p = np.multiply(r, coefficients[-1])
+def _horner(r: np.ndarray, coefficients: tuple[float, ...], out: np.ndarray) -> np.ndarray:
+    """``sum_i coefficients[i] r^i`` by Horner's rule, in round-to-nearest, into ``out``."""
+    p = np.multiply(r, coefficients[-1], out=out)
     for c in coefficients[-2:0:-1]:
         p += c
         p *= r
@@ -643,42 +675,45 @@ def _horner(r: np.ndarray, coefficients: tuple[float, ...]) -> np.ndarray:
     return p
 
 
-def _exp_core(x: np.ndarray, d: ExpData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _exp_core(x: np.ndarray, d: ExpData, ws: list[np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(y, err, k52)`` for finite ``x`` in the core's domain: ``e^x = 2^k F`` with
-    ``|F - (y + err)| <= d.bound``, ``y + err`` exact, ``k52 = k 2^52`` (exp steps 1-4)."""
+    ``|F - (y + err)| <= d.bound``, ``y + err`` exact, ``k52 = k 2^52`` (exp steps 1-4).
+    Uses ``ws[0:7]``; returns views of ``ws[4]``, ``ws[1]``, ``ws[3]``."""
     S = EXP_TABLE_BITS
-    z = np.multiply(x, d.C)
+    b = _buffers(ws, 7, x.size)
+    z = np.multiply(x, d.C, out=b[0])
     z += _SHIFT
-    n = np.subtract(z, _SHIFT)  # the integer nearest x N/ln2, exactly
-    zb = z.view(np.int64)  # = _SHIFT_BITS + n
-    j = np.bitwise_and(zb, (1 << S) - 1)  # n mod N (_SHIFT_BITS is a multiple of N)
-    k52 = np.right_shift(zb, S)
+    n = np.subtract(z, _SHIFT, out=b[1])  # the integer nearest x N/ln2, exactly
+    zb = z.view(_I8)  # = _SHIFT_BITS + n
+    j = np.bitwise_and(zb, (1 << S) - 1, out=b[2].view(_I8))  # n mod N (_SHIFT_BITS: a multiple of N)
+    k52 = np.right_shift(zb, S, out=b[3].view(_I8))
     k52 -= _SHIFT_BITS >> S  # k = floor(n / N)
     np.left_shift(k52, 52, out=k52)
-    r = np.multiply(n, d.L1)  # exact
+    r = np.multiply(n, d.L1, out=b[4])  # exact
     np.subtract(x, r, out=r)
-    r -= np.multiply(n, d.L2, out=z)
-    q = _horner(r, d.coefficients)  # e^r - 1 = r (c_1 + c_2 r + ... + c_d r^(d-1))
+    r -= np.multiply(n, d.L2, out=b[0])
+    q = _horner(r, d.coefficients, out=b[5])  # e^r - 1 = r (c_1 + c_2 r + ... + c_d r^(d-1))
     q *= r
-    t_hi = np.take(d.t_hi, j)
-    t = np.take(d.t_lo, j, out=z)
+    t_hi = np.take(d.t_hi, j, out=b[6])
+    t = np.take(d.t_lo, j, out=b[0])
     t += np.multiply(t_hi, q, out=q)
-    y = np.add(t_hi, t, out=r)
-    return y, R.fast_sum_error(t_hi, t, y, out=n), k52
+    y = np.add(t_hi, t, out=b[4])
+    return y, R.fast_sum_error(t_hi, t, y, out=b[1]), k52
 
 
 def _exp_block(x: np.ndarray, upward: bool, out: np.ndarray) -> None:
     """Bounds of ``e^x`` (upper if ``upward``) for one block, into ``out``."""
     d = exp_data()
+    ws = _WORKSPACE.get(8, x.size)
     clean = EXP_FAST_LO <= x.min() and x.max() <= EXP_FAST_HI  # NaN fails
-    xc = x if clean else np.clip(x, EXP_FAST_LO, EXP_FAST_HI)  # NaN: garbage in range, fixed below
-    y, err, k52 = _exp_core(xc, d)
-    R.scale_pow2_exact(R.directed_from_residual(y, err, d.threshold, upward, out=y), k52, out=out)
-    if np.abs(xc).min() < _CLAMP_BELOW:  # e^x <= 1 for x <= 0, >= 1 for x >= 0: exact at 0, optimal near
+    xc = x if clean else np.clip(x, EXP_FAST_LO, EXP_FAST_HI, out=ws[7])  # NaN: garbage in range, fixed below
+    y, err, k52 = _exp_core(xc, d, ws)
+    R.scale_pow2_exact(R.directed_from_residual(y, err, d.threshold, upward, out=err), k52, out=out)
+    if np.abs(xc, out=ws[0]).min() < _CLAMP_BELOW:  # e^x <= 1 for x <= 0, >= 1 for x >= 0: exact at 0
         if upward:
-            np.minimum(out, _select(xc, 1.0, np.inf, zero_is_pos=False), out=out)
+            np.minimum(out, _select(xc, 1.0, np.inf, zero_is_pos=False, out=ws[0]), out=out)
         else:
-            np.maximum(out, _select(xc, 0.0, 1.0, zero_is_pos=True), out=out)
+            np.maximum(out, _select(xc, 0.0, 1.0, zero_is_pos=True, out=ws[0]), out=out)
     if clean:
         return
     slow = np.flatnonzero(~((x >= EXP_FAST_LO) & (x <= EXP_FAST_HI)))  # NaN included
@@ -693,20 +728,24 @@ def _exp_block(x: np.ndarray, upward: bool, out: np.ndarray) -> None:
     out[slow] = np.where(np.isnan(xs), np.nan, res)
 
 
-def _sigmoid_core(x: np.ndarray, d: SigmoidData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(y, err, thr)`` for ``|x| <= SIGMOID_CLIP``: ``|sigma(x) - (y + err)| <= thr``."""
+def _sigmoid_core(x: np.ndarray, d: SigmoidData, ws: list[np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(y, err, thr)`` for ``|x| <= SIGMOID_CLIP``: ``|sigma(x) - (y + err)| <= thr``.
+    Uses ``ws[0:7]``; returns views of ``ws[1]``, ``ws[2]``, ``ws[5]``."""
     H = SIGMOID_GRID
-    z = np.multiply(x, float(H))  # exact
+    b = _buffers(ws, 7, x.size)
+    z = np.multiply(x, float(H), out=b[0])  # exact
     z += _SHIFT
-    r = np.subtract(z, _SHIFT)  # j = nearest integer to x H
-    idx = z.view(np.int64)
+    r = np.subtract(z, _SHIFT, out=b[1])  # j = nearest integer to x H
+    idx = z.view(_I8)
     idx -= _SHIFT_BITS - d.rows_below_zero  # j + J
     r *= 1.0 / H
     np.subtract(x, r, out=r)  # r = x - j/H, exact
-    w = _horner(r, d.coefficients)  # W(r) = (1 - e^-r)/r
+    w = _horner(r, d.coefficients, out=b[2])  # W(r) = (1 - e^-r)/r
     w *= r
-    s_hi, s_lo, Q = np.take(d.s_hi, idx), np.take(d.s_lo, idx), np.take(d.q, idx)
-    c = np.multiply(s_hi, Q)  # P ~ sigma_j (1 - sigma_j)
+    s_hi = np.take(d.s_hi, idx, out=b[3])
+    s_lo = np.take(d.s_lo, idx, out=b[4])
+    Q = np.take(d.q, idx, out=b[5])
+    c = np.multiply(s_hi, Q, out=b[6])  # P ~ sigma_j (1 - sigma_j)
     c *= w
     den = np.multiply(Q, w, out=w)
     np.subtract(1.0, den, out=den)
@@ -720,20 +759,24 @@ def _sigmoid_core(x: np.ndarray, d: SigmoidData) -> tuple[np.ndarray, np.ndarray
 def _sigmoid_block(x: np.ndarray, upward: bool, out: np.ndarray) -> None:
     """Bounds of ``sigma(x)`` (upper if ``upward``) for one block, into ``out``."""
     d = sigmoid_data()
+    ws = _WORKSPACE.get(8, x.size)
     x_max = x.max()
     clean = -SIGMOID_CLIP <= x.min() and x_max <= SIGMOID_CLIP  # NaN fails
-    xc = x if clean else np.fmin(np.fmax(x, -SIGMOID_CLIP), SIGMOID_CLIP)  # NaN -> -40, fixed below
-    y, err, thr = _sigmoid_core(xc, d)
+    if clean:
+        xc = x
+    else:  # NaN -> -40, fixed below
+        xc = np.fmin(np.fmax(x, -SIGMOID_CLIP, out=ws[7]), SIGMOID_CLIP, out=ws[7])
+    y, err, thr = _sigmoid_core(xc, d, ws)
     R.directed_from_residual(y, err, thr, upward, out=out)
     if upward and not x_max <= 30.0:
         # sigma(30) < 1 - 2^-44 keeps y and the float above it below 1 for x <= 30; above, a
         # float >= sigma(x) (or >= sigma(40) > pred(1) for x clipped to 40) is >= 1: clamp to 1
         np.minimum(out, 1.0, out=out)
-    if np.abs(xc).min() < _CLAMP_BELOW:  # sigma <= 1/2 for x <= 0, >= 1/2 for x >= 0: exact at 0
+    if np.abs(xc, out=ws[0]).min() < _CLAMP_BELOW:  # sigma <= 1/2 for x <= 0, >= 1/2 for x >= 0
         if upward:
-            np.minimum(out, _select(xc, 0.5, 1.0, zero_is_pos=False), out=out)
+            np.minimum(out, _select(xc, 0.5, 1.0, zero_is_pos=False, out=ws[0]), out=out)
         else:
-            np.maximum(out, _select(xc, 0.0, 0.5, zero_is_pos=True), out=out)
+            np.maximum(out, _select(xc, 0.0, 0.5, zero_is_pos=True, out=ws[0]), out=out)
     if clean:
         return
     slow = np.flatnonzero(~(x >= -SIGMOID_CLIP))  # x < -40 or NaN
@@ -746,26 +789,32 @@ def _sigmoid_block(x: np.ndarray, upward: bool, out: np.ndarray) -> None:
         out[slow] = e if upward else np.where(e > 0, R.next_down(e), e)
 
 
-def _tanh_core(a: np.ndarray, d: TanhData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(y, err, thr)`` for ``TANH_TINY <= a <= TANH_CLIP``: ``|tanh(a) - (y + err)| <= thr``."""
+def _tanh_core(a: np.ndarray, d: TanhData, ws: list[np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(y, err, thr)`` for ``TANH_TINY <= a <= TANH_CLIP``: ``|tanh(a) - (y + err)| <= thr``.
+    Uses ``ws[0:9]``; returns views of ``ws[8]``, ``ws[7]``, ``ws[4]``."""
     Hg = TANH_GRID
-    z = np.multiply(a, float(Hg))  # exact
+    b = _buffers(ws, 9, a.size)
+    z = np.multiply(a, float(Hg), out=b[0])  # exact
     z += _SHIFT
-    r = np.subtract(z, _SHIFT)
-    idx = z.view(np.int64)
+    r = np.subtract(z, _SHIFT, out=b[1])
+    idx = z.view(_I8)
     idx -= _SHIFT_BITS  # j
     r *= 1.0 / Hg
     np.subtract(a, r, out=r)  # r = a - j/Hg, exact
-    L, K, T = np.take(d.L, idx), np.take(d.K, idx), np.take(d.T, idx)
-    M = np.less(idx, TANH_SPLIT_ROW, out=np.empty_like(r), casting="unsafe")  # 1.0 / 0.0
-    u = np.multiply(r, r)
-    tau3 = _horner(u, d.series)  # P(u)
+    L = np.take(d.L, idx, out=b[2])
+    K = np.take(d.K, idx, out=b[3])
+    T = np.take(d.T, idx, out=b[4])
+    M = np.subtract(idx, TANH_SPLIT_ROW, out=b[5].view(_I8))
+    np.right_shift(M, 63, out=M)  # all ones where j < J0, else 0: "x & M" is x or +0, exactly
+    u = np.multiply(r, r, out=b[0])  # idx no longer needed
+    tau3 = _horner(u, d.series, out=b[6])  # P(u)
     tau3 *= u
     tau3 *= r  # tanh r - r (truncated)
-    tau = np.add(r, tau3)
-    num = np.multiply(K, tau)
-    num += np.multiply(M, tau3, out=tau3)
-    MT = np.multiply(M, T, out=u)
+    tau = np.add(r, tau3, out=b[7])
+    num = np.multiply(K, tau, out=K)
+    np.bitwise_and(tau3.view(_I8), M, out=tau3.view(_I8))  # M tau3
+    num += tau3
+    MT = np.bitwise_and(T.view(_I8), M, out=u.view(_I8)).view(np.float64)
     np.multiply(MT, r, out=r)
     r *= tau
     num -= r
@@ -774,11 +823,11 @@ def _tanh_core(a: np.ndarray, d: TanhData) -> tuple[np.ndarray, np.ndarray, np.n
     num /= tau  # C (rows >= J0) or C1 = tanh a - T - r (rows < J0)
     num += L
     H = np.subtract(T, MT, out=T)  # exact: T_hi (rows >= J0) or 0 (rows < J0)
-    A = np.multiply(a, M, out=M)  # a or 0
+    A = np.bitwise_and(a.view(_I8), M, out=M).view(np.float64)  # a or 0
     A += H  # exact: one of the two terms is 0
-    y = np.add(A, num, out=MT)
-    err = R.fast_sum_error(A, num, y, out=tau)
-    return y, err, np.multiply(y, d.threshold_factor, out=K)
+    y = np.add(A, num, out=b[8])
+    err = R.fast_sum_error(A, num, y, out=b[7])
+    return y, err, np.multiply(y, d.threshold_factor, out=b[4])
 
 
 def _tanh_block(x: np.ndarray, upward: bool, out: np.ndarray) -> None:
@@ -786,24 +835,29 @@ def _tanh_block(x: np.ndarray, upward: bool, out: np.ndarray) -> None:
     ``a = |x|`` and restores the sign: a lower end at ``x < 0`` is minus an upper bound of
     ``tanh |x|``."""
     d = tanh_data()
-    a = np.abs(x)
+    ws = _WORKSPACE.get(12, x.size)
+    a = np.abs(x, out=ws[9])
     a_min, a_max = a.min(), a.max()
     nan = not a_max == a_max
     if nan or a_max > TANH_CLIP:
         np.fmin(a, TANH_CLIP, out=a)  # NaN -> TANH_CLIP, fixed below
-    y, err, thr = _tanh_core(a, d)
-    sign = np.right_shift(x.view(np.int64), 63)  # -1 where x < 0
-    b = R.magnitude_from_residual(y, err, thr, sign, upward).view(np.int64)
+    y, err, thr = _tanh_core(a, d, ws)
+    sign = np.right_shift(x.view(_I8), 63, out=ws[10].view(_I8))  # -1 where x < 0
+    b = R.magnitude_from_residual(y, err, thr, sign, upward, out=ws[11]).view(_I8)
     if a_min < _TANH_CAP_BELOW:
         # magnitudes: upward ones <= a (tanh a <= a), downward ones <= pred(a): sound, and it is
         # what keeps [pred a, a] for tiny a, also where a < TANH_TINY (y = a exactly there, the
         # rule's threshold may underflow, and pred a < tanh a)
-        down = np.invert(sign, out=np.empty_like(sign)) if not upward else sign.copy()
-        cap = np.add(a.view(np.int64), down, out=down)  # a, or the float below it (bits - 1)
+        down = ws[0].view(_I8)  # -1 where the magnitude is bounded downward
+        if upward:
+            np.copyto(down, sign)
+        else:
+            np.invert(sign, out=down)
+        cap = np.add(a.view(_I8), down, out=down)  # a, or the float below it (bits - 1)
         np.maximum(cap, 0, out=cap)  # a = 0: 0
         np.minimum(b, cap, out=b)  # non-negative floats are ordered like their bit patterns
     np.left_shift(sign, 63, out=sign)
-    np.bitwise_or(b, sign, out=out.view(np.int64))
+    np.bitwise_or(b, sign, out=out.view(_I8))
     if nan:
         out[np.isnan(x)] = np.nan
 
