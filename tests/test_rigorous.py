@@ -331,6 +331,20 @@ def test_blocks_mix_fast_and_special_points(name: str) -> None:
     _assert_contains(name, xs[pick])
 
 
+def test_threads_get_their_own_workspace() -> None:
+    """The kernels' buffers are per thread: concurrent calls give the single-threaded results."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(17)
+    inputs = [rng.uniform(-30, 30, G.CHUNK + 1000 * i) for i in range(8)]
+    want = {name: [f(x, x) for x in inputs] for name, f in RIGOROUS.items()}
+    with ThreadPoolExecutor(4) as pool:
+        for name, f in RIGOROUS.items():
+            got = list(pool.map(lambda x: f(x, x), inputs * 3))
+            for (lo, hi), (wlo, whi) in zip(got, want[name] * 3):
+                assert (lo == wlo).all() and (hi == whi).all(), name
+
+
 @settings(max_examples=200, deadline=None)
 @given(j=st.integers(-5000, 5000), off=st.floats(-1.0, 1.0), scale=st.sampled_from([1.0, 2.0**-20, 2.0**-40]))
 def test_near_grid_points_contain_mpmath(j: int, off: float, scale: float) -> None:
