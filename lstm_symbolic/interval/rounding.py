@@ -57,6 +57,10 @@ __all__ = [
     "abs_sum_up",
     "absdot_up",
     "UpperSum",
+    "fast_sum_error",
+    "directed_from_residual",
+    "magnitude_from_residual",
+    "scale_pow2_exact",
 ]
 
 U = 2.0**-53  #: unit roundoff of binary64
@@ -393,6 +397,85 @@ def ldexp_down(m: np.ndarray, k: np.ndarray) -> np.ndarray:
 def ldexp_up(m: np.ndarray, k: np.ndarray) -> np.ndarray:
     """Upper bound of ``m * 2**k`` (mirror of :func:`ldexp_down`)."""
     return _ldexp(m, k, upward=True)
+
+
+# --- one-ulp directed rounding from an exact residual (mode="rigorous" kernels) ----------
+
+
+def fast_sum_error(a: np.ndarray, b: np.ndarray, s: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Exact error ``(a + b) - s`` of ``s = fl(a + b)`` when ``|a| >= |b|`` (Dekker's Fast2Sum:
+    ``fl(s - a)`` and ``fl(b - fl(s - a))`` are both exact in binary round-to-nearest, with or
+    without underflow, provided nothing overflows). Two array passes instead of TwoSum's six.
+    ``out`` may alias ``s`` but not ``a`` or ``b``."""
+    out = np.subtract(s, a, out=out)
+    return np.subtract(b, out, out=out)
+
+
+def directed_from_residual(
+    y: np.ndarray, err: np.ndarray, bound: np.ndarray | float, upward: bool, out: np.ndarray | None = None
+) -> np.ndarray:
+    """A float bound (upper if ``upward``, else lower) of a real value ``v`` known through a
+    positive normal float ``y``, the exact residual ``err = s - y`` of ``y = fl(s)`` (from
+    :func:`fast_sum_error` or :func:`split_sum`), a bound ``|v - s| <= bound``, and the
+    condition ``|v - s| <= 2**-54 y``. ``out`` (float64, may be ``err`` itself, not ``y``) takes
+    the result without allocating.
+
+    Lower bound: ``y`` if ``err >= bound`` (then ``v >= s - bound = y + err - bound >= y``),
+    else the float below ``y``. Upper bound: ``y`` if ``err <= -bound``, else the float above.
+    Why one float is enough: ``y`` is the nearest float to ``s``, so ``s >= y - g/2`` with ``g``
+    the gap below ``y``; ``g >= 2**-53 y`` for every normal ``y`` (at a power of two the gap
+    below is ``2**-53 y``, elsewhere larger), so ``v >= y - g/2 - |v - s| >= y - g``; the gap
+    above is ``> 2**-53 y`` too. The step is exact: for ``y > 0`` adjacent floats have adjacent
+    bit patterns (``max`` steps up to ``+inf``, still an upper bound). The decision uses the sign
+    bit of ``fl(err - bound)`` (resp. ``fl(-err - bound)``), which round-to-nearest gets right
+    (an exact tie gives ``+0``: keep, which is sound; a computed ``-0.0`` only makes the step
+    conservative).
+    Same-type integer passes only.
+    """
+    if upward:  # fl(-err - bound): the same float as fl(-bound - err), +0 on a tie (keep)
+        d = np.negative(err, out=out)
+        d -= bound
+    else:
+        d = np.subtract(err, bound, out=out)
+    step = np.right_shift(d.view(np.int64), 63, out=d.view(np.int64))  # -1: step, 0: keep
+    if upward:
+        np.subtract(y.view(np.int64), step, out=step)
+    else:
+        step += y.view(np.int64)
+    return step.view(np.float64)
+
+
+def magnitude_from_residual(
+    y: np.ndarray, err: np.ndarray, bound: np.ndarray | float, sign: np.ndarray, upward: bool,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """For an odd function: ``y``, ``err``, ``bound`` describe ``v = f(|x|) >= 0`` as in
+    :func:`directed_from_residual`, and ``sign`` (int64) is ``-1`` where ``x < 0``, ``0``
+    elsewhere. Returns the *magnitude* of a bound (upper if ``upward``) of ``f(x) = sign(x) v``:
+    a bound of ``v`` in the same direction where ``x >= 0`` and in the opposite one where
+    ``x < 0``. Negating ``err`` where ``v`` is bounded upward (its sign bit flipped, exact) turns
+    the upward test ``err > -bound`` into the downward one; the step ``-1`` is then negated by
+    ``(step ^ m) - m`` with ``m = -1`` exactly where the bound of ``v`` is upward. ``out``
+    (float64, distinct from ``y``, ``err`` and ``sign``) takes the result without allocating."""
+    flip = np.left_shift(sign, 63, out=None if out is None else out.view(np.int64))  # sign bit of x
+    if upward:
+        flip ^= np.int64(-(2**63))  # v bounded upward where x >= 0
+    e = np.bitwise_xor(err.view(np.int64), flip, out=flip).view(np.float64)
+    e -= bound
+    step = np.right_shift(e.view(np.int64), 63, out=e.view(np.int64))  # -1: step, 0: keep
+    step ^= sign
+    step -= sign  # lower end: downward where x >= 0 (sign 0), upward where x < 0
+    if upward:
+        return np.subtract(y.view(np.int64), step, out=step).view(np.float64)
+    step += y.view(np.int64)
+    return step.view(np.float64)
+
+
+def scale_pow2_exact(y: np.ndarray, k52: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``y * 2**k`` for ``k52 = k * 2**52`` (int64), by adding ``k`` to the exponent field.
+    Exact, with no rounding at all, when ``y`` and ``y * 2**k`` are both positive normal floats
+    (the caller proves that); anything else would be garbage, so callers never pass it."""
+    return np.add(y.view(np.int64), k52, out=None if out is None else out.view(np.int64)).view(np.float64)
 
 
 def gated_sum_error(p: np.ndarray, q: np.ndarray) -> np.ndarray:
