@@ -35,6 +35,7 @@ import mpmath as mp
 import sympy as sp
 
 from lstm_symbolic.errors import InputError
+from lstm_symbolic.interval import rounding as R
 
 __all__ = [
     "DPS",
@@ -379,12 +380,8 @@ def derivations() -> dict[str, bool]:
 
 
 def _enclose_fraction(q: Fraction) -> tuple[float, float]:
-    f = float(q)  # int/int true division: correctly rounded
-    if Fraction(f) == q:
-        return f, f
-    if Fraction(f) < q:
-        return f, math.nextafter(f, math.inf)
-    return math.nextafter(f, -math.inf), f
+    """The adjacent (or equal) floats around an exact rational (the rounding module's)."""
+    return R.rational_down(q), R.rational_up(q)
 
 
 def enclose(v: sp.Expr | mp.mpf | int | Fraction, dps: int = DPS) -> tuple[float, float]:
