@@ -278,22 +278,24 @@ def _chunk_size(method: str, model: Model, options: dict[str, Any]) -> int:
 
 
 class _Recorder:
-    """Bounds per layer and signal, written in place into (T, B, n) arrays."""
+    """Bounds per layer and signal, written in place into (T, B, n) arrays; each write is checked
+    (fail closed: ordered and NaN-free) while it is small and in cache."""
 
     def __init__(self, n_layers: int, T: int) -> None:
         self.T = T
         self.store: list[dict[str, tuple[np.ndarray, np.ndarray]]] = [dict() for _ in range(n_layers)]
+        self.bad: str | None = None
 
-    def put(self, layer: int, name: str, t: int, lo: np.ndarray, hi: np.ndarray, cols: slice | None = None) -> None:
+    def put(self, layer: int, name: str, t: int, lo: np.ndarray, hi: np.ndarray) -> None:
         d = self.store[layer]
         if name not in d:
-            n = lo.shape[-1] if cols is None else None
-            assert n is not None, "the first write of a signal sets its width"
             d[name] = (np.empty((self.T,) + lo.shape), np.empty((self.T,) + hi.shape))
-        if cols is None:
-            d[name][0][t], d[name][1][t] = lo, hi
-        else:
-            d[name][0][t][:, cols], d[name][1][t][:, cols] = lo, hi
+        d[name][0][t], d[name][1][t] = lo, hi
+        self.check(name, lo, hi)
+
+    def check(self, name: str, lo: np.ndarray, hi: np.ndarray) -> None:
+        if self.bad is None and not np.greater_equal(hi, lo).all():  # False on NaN too
+            self.bad = name
 
 
 def _state_init(cell: Any, a0: Any, c0: Any, B: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -353,8 +355,10 @@ def _run(engine: Any, model: Model, schedule: list, a0: Any, c0: Any, B: int, ti
                 if y_store is None:
                     y_store = (np.empty((T,) + y[0].shape), np.empty((T,) + y[1].shape))
                 y_store[0][t], y_store[1][t] = y
+                rec.check("y", *y)
             states = engine.end_step(states)
             tick(t + 1)
+        _fail_closed(rec)
         return rec.store, y_store, states[-1]["a"]
     return _run_layer_major(engine, model, schedule, inits, rec, tick)
 
@@ -404,7 +408,14 @@ def _run_layer_major(engine: Any, model: Model, schedule: list, inits: list, rec
             if y_store is None:
                 y_store = (np.empty((T,) + y[0].shape), np.empty((T,) + y[1].shape))
             y_store[0][t], y_store[1][t] = y
+            rec.check("y", *y)
+    _fail_closed(rec)
     return rec.store, y_store, a_last
+
+
+def _fail_closed(rec: _Recorder) -> None:
+    if rec.bad is not None:
+        raise FloatingPointError(f"internal error: invalid bound for {rec.bad}; please report this model")
 
 
 def _put_wide(rec: _Recorder, l: int, name: str, t: int, lo: np.ndarray, hi: np.ndarray, cols: slice, width: int, _n: int) -> None:
@@ -415,33 +426,25 @@ def _put_wide(rec: _Recorder, l: int, name: str, t: int, lo: np.ndarray, hi: np.
         shape = (rec.T,) + lo.shape[:-1] + (width,)
         d[name] = (np.full(shape, -np.inf), np.full(shape, np.inf))
     d[name][0][t][..., cols], d[name][1][t][..., cols] = lo, hi
+    rec.check(name, lo, hi)
 
 
 def _assemble(traces: list, batched: bool, method: str, mode: str) -> Trace:
-    """One :class:`Trace` from the chunks (glued along the batch axis), with the fail-closed
-    check that every bound is ordered and NaN-free."""
-    n_layers = len(traces[0][0])
+    """One :class:`Trace` from the chunks, glued along the batch axis (every write was checked
+    by the recorder)."""
+    def glue(parts: list[np.ndarray]) -> np.ndarray:
+        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
+
+    def interval(lo: np.ndarray, hi: np.ndarray) -> Interval:
+        if not batched:
+            lo, hi = lo[:, 0], hi[:, 0]
+        return Interval._unchecked(lo, hi)
+
     layers = []
-    for l in range(n_layers):
-        d = {}
-        for name in traces[0][0][l]:
-            lo = np.concatenate([tr[0][l][name][0] for tr in traces], axis=1)
-            hi = np.concatenate([tr[0][l][name][1] for tr in traces], axis=1)
-            d[name] = _checked(lo, hi, name, batched)
-        layers.append(d)
+    for l in range(len(traces[0][0])):
+        layers.append({name: interval(glue([tr[0][l][name][0] for tr in traces]), glue([tr[0][l][name][1] for tr in traces]))
+                       for name in traces[0][0][l]})
     y = None
     if traces[0][1] is not None:
-        lo = np.concatenate([tr[1][0] for tr in traces], axis=1)
-        hi = np.concatenate([tr[1][1] for tr in traces], axis=1)
-        y = _checked(lo, hi, "y", batched)
+        y = interval(glue([tr[1][0] for tr in traces]), glue([tr[1][1] for tr in traces]))
     return Trace(layers, y, method, mode)
-
-
-def _checked(lo: np.ndarray, hi: np.ndarray, name: str, batched: bool) -> Interval:
-    with np.errstate(invalid="ignore"):
-        ok = bool(np.min(hi - lo) >= 0) if lo.size else True  # False on NaN too
-    if not ok:  # fail closed
-        raise FloatingPointError(f"internal error: invalid bound for {name}; please report this model")
-    if not batched:
-        lo, hi = lo[:, 0], hi[:, 0]
-    return Interval._unchecked(lo, hi)

@@ -54,11 +54,12 @@ class LSTMCell:
         return {"f": gate_forget, "u": gate_update, "o": gate_output, "c_tilde": c_tilde, "c": cell, "a": a}
 
     def a_priori(self, t: int, initial: Mapping[str, Pair]) -> dict[str, Pair]:
-        """Gates in [0, 1]; c̃ and a in [−1, 1]; ``|c⟨t⟩| <= max|c⟨0⟩| + t`` (each step adds at
-        most ``|Γ_u c̃| <= 1`` to ``|Γ_f c| <= |c|``; docs/proofs/domains.md), the bound
-        rounded up, per batch entry."""
+        """``|c⟨t⟩| <= max|c⟨0⟩| + t`` per batch entry, rounded up (each step adds at most
+        ``|Γ_u c̃| <= 1`` to ``|Γ_f c| <= |c|``; docs/proofs/domains.md). The other a priori
+        facts — gates in [0, 1], c̃ and a in [−1, 1] — every method already enforces through the
+        algebra itself (σ and tanh images are clamped to their ranges, a gate product lies between
+        0 and its signal), so they are not repeated here."""
         c_lo, c_hi = initial["c"]
         cap = np.maximum(np.abs(c_lo), np.abs(c_hi)).max(axis=-1, keepdims=True)
         cap = R.add_up(cap, float(t)) if t < 2**53 else np.full_like(cap, np.inf)
-        unit, sym = (0.0, 1.0), (-1.0, 1.0)
-        return {"f": unit, "u": unit, "o": unit, "c_tilde": sym, "a": sym, "c": (-cap, cap)}
+        return {"c": (-cap, cap)}
