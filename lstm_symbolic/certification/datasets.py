@@ -1,0 +1,3 @@
+"""placeholder"""
+class Summary: pass
+def certify_dataset(*a, **k): raise NotImplementedError
