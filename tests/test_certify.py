@@ -268,7 +268,7 @@ def test_substitution_budget_agrees_with_enumeration(k: int) -> None:
         ({"labels": None}, "labels"),
         ({"eps": -1.0}, "eps"),
         ({"eps": None}, "eps"),
-        ({"xs_or_sets": np.zeros((3, 5))}, "xs_or_sets"),
+        ({"xs_or_sets": np.zeros((3, 5))}, "xs"),
         ({"method": "nope"}, "method"),
         ({"budget": -1.0}, "budget"),
         ({"budget": "5"}, "budget"),

@@ -84,7 +84,7 @@ def test_a_wrong_label_is_never_certified() -> None:
 
 @pytest.mark.parametrize(
     "kwargs, argument",
-    [({"labels": 7}, "labels"), ({"labels": 1.5}, "labels"), ({"eps": -1.0}, "eps"), ({"xs_or_sets": np.zeros((3, 5))}, "xs_or_sets")],
+    [({"labels": 7}, "labels"), ({"labels": 1.5}, "labels"), ({"eps": -1.0}, "eps"), ({"xs_or_sets": np.zeros((3, 5))}, "xs")],
 )
 def test_certify_bad_input(kwargs: dict, argument: str) -> None:
     w = random_lstm(0)

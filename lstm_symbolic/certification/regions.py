@@ -171,11 +171,11 @@ def regions_of(model: Any, xs_or_sets: Any, eps: Any, clip: Any, batch_first: bo
         return xs_or_sets, regions, batched
     if eps is None:
         raise InputError("eps", "a non-negative radius (or array of radii) for an array of inputs", got=None)
-    x = finite_array(xs_or_sets, "xs_or_sets")
+    x = finite_array(xs_or_sets, "xs")  # an array of centres: named xs, as in v1
     if x.ndim == 3 and batch_first:
         x = x.transpose(1, 0, 2)
     if x.ndim not in (2, 3) or x.shape[-1] != n_x or x.shape[0] == 0:
-        raise ShapeError("xs_or_sets", f"shape (T, {n_x}) or (T, B, {n_x}) (time first; batch_first=True for (B, T, {n_x})), or input sets", got=f"shape {np.shape(xs_or_sets)}")
+        raise ShapeError("xs", f"shape (T, {n_x}) or (T, B, {n_x}) (time first; batch_first=True for (B, T, {n_x})), or input sets", got=f"shape {np.shape(xs_or_sets)}")
     e = finite_array(eps, "eps")
     if e.ndim == 3 and batch_first:
         e = e.transpose(1, 0, 2)
