@@ -5,19 +5,21 @@ Public API (a contract; see docs/guide.md)::
     Interval, exp, sigmoid, tanh                       sound interval arithmetic
     LSTMWeights, forward                               the model and its concrete forward pass
     load (alias load_weights)                          exactly the model in a file (.npz, .pt, .onnx)
-    Box, LinfBall, OneHot                              input sets
+    Box, LinfBall, OneHot, ClippedBall, Substitutions  input sets
     propagate                                          bounds per step: Trace of Intervals
-    certify                                            argmax y⟨T⟩ = label on an L∞ ball
+    certify                                            certified / falsified / unknown per sample
+    certify_dataset                                    a dataset, resumable, on an executor
     invariant                                          boxes for (a, c) valid for every t
 """
 
 from .errors import InputError, NotAModelError, ShapeError
-from .inputs import Box, InputSet, LinfBall, OneHot
+from .inputs import Box, ClippedBall, InputSet, LinfBall, OneHot, Substitutions
 from .interval import EmptyIntersectionError, Interval, exp, hull, intersect, sigmoid, tanh
 from .lstm import LSTMWeights, Run, forward
 from .io import load
 from .propagate import Trace, propagate
-from .certify import Certificate, certify
+from .certification.verdicts import Certificate, certify
+from .certification.datasets import Summary, certify_dataset
 from .invariant import Invariant, invariant
 
 load_weights = load  #: the v1 name of :func:`load`
@@ -39,11 +41,15 @@ __all__ = [
     "Box",
     "LinfBall",
     "OneHot",
+    "ClippedBall",
+    "Substitutions",
     "InputSet",
     "propagate",
     "Trace",
     "certify",
     "Certificate",
+    "certify_dataset",
+    "Summary",
     "invariant",
     "Invariant",
     "InputError",

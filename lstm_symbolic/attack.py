@@ -44,7 +44,7 @@ from .interval import Interval
 from .lstm import LSTMWeights, Run, cell_step, forward, softmax
 from .testing import _StepMembers
 
-__all__ = ["inner_estimate", "InnerEstimate", "gradient", "SOURCES"]
+__all__ = ["inner_estimate", "InnerEstimate", "gradient", "SOURCES", "margin_attack", "token_attack"]
 
 #: Names of the sources of an inner estimate, in the order they are computed.
 SOURCES = ("exhaustive", "uniform", "corners", "attack")
@@ -449,3 +449,143 @@ def inner_estimate(
     out.notes = notes
     out.counts = {name: h.count for name, h in hulls.items()}
     return out
+
+
+# --- margin attacks: candidate counterexamples for certificates -------------------------------
+
+
+def _margins_float(logits: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Float ``min_{j≠label} (z_label − z_j)`` (K,) and the arg-min class (K,)."""
+    z = logits.copy()
+    K = np.arange(z.shape[0])
+    zl = z[K, labels]
+    z[K, labels] = -np.inf
+    j = z.argmax(axis=-1)
+    return zl - z[K, j], j
+
+
+def margin_attack(
+    model: Any,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    labels: np.ndarray,
+    a0: Any = None,
+    c0: Any = None,
+    restarts: int = 4,
+    iterations: int = 20,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Search each box ``[lo[:, b], hi[:, b]]`` (T, B, n_x) for an input sequence whose logits
+    at the last step put some class above ``labels[b]``: projected sign-gradient ascent on the
+    margin ``max_{j≠label} z_j − z_label`` (Carlini–Wagner's), from the centre, from the
+    corner the centre's gradient points to, and from ``restarts − 2`` uniform points; the step
+    starts at a quarter of the width and shrinks geometrically. Gradients are exact for the
+    float forward pass (:mod:`lstm_symbolic.certification.tape`), for any unidirectional model.
+
+    The boxes must consist of members of the set (``lo``, ``hi`` exact members, as
+    :class:`~lstm_symbolic.inputs.ClippedBall` ``.inner``): every candidate is clipped into
+    them, so it is a member too. Returns the best candidate per entry (T, B, n_x) and its
+    float margin ``min_{j≠label} (z_label − z_j)`` (B,) — negative means a candidate
+    counterexample, still to be replayed exactly."""
+    from .certification.tape import run_tape
+    from .model import as_model
+
+    m = as_model(model)
+    T, B, n_x = lo.shape
+    R_ = max(int(restarts), 2)
+    rng = np.random.default_rng(seed)
+    L = np.tile(lo, (1, R_, 1))
+    H = np.tile(hi, (1, R_, 1))
+    lab = np.tile(labels, R_)
+    width = H - L
+    A0, C0 = _tile_state(a0, R_), _tile_state(c0, R_)
+
+    def evaluate(xs: np.ndarray) -> tuple[Any, np.ndarray, np.ndarray]:
+        run = run_tape(m, xs, A0, C0)
+        marg, j = _margins_float(run.logits, lab)
+        return run, marg, j
+
+    def ascent(run: Any, j: np.ndarray) -> np.ndarray:
+        rows = np.zeros((lab.size, m.n_y))
+        rows[np.arange(lab.size), j] = 1.0
+        rows[np.arange(lab.size), lab] -= 1.0
+        return run.input_gradient(rows)  # d(z_j − z_label)/dx
+
+    xs = L * 0.5 + H * 0.5
+    xs = np.clip(xs, L, H)
+    noise = rng.random(xs.shape)
+    xs[:, 2 * B :] = np.clip(L[:, 2 * B :] + width[:, 2 * B :] * noise[:, 2 * B :], L[:, 2 * B :], H[:, 2 * B :])
+    run, marg, j = evaluate(xs)
+    g = ascent(run, j)
+    xs[:, B : 2 * B] = np.where(g[:, :B] > 0, H[:, B : 2 * B], L[:, B : 2 * B])  # the corner the centre's gradient points to
+    run, marg, j = evaluate(xs)
+    best, best_m = xs.copy(), marg.copy()
+    step = 0.25
+    for _ in range(int(iterations)):
+        g = ascent(run, j)
+        xs = np.clip(xs + step * width * np.sign(g), L, H)
+        run, marg, j = evaluate(xs)
+        better = marg < best_m
+        best[:, better], best_m[better] = xs[:, better], marg[better]
+        step *= 0.8
+    per = best_m.reshape(R_, B)
+    pick = per.argmin(axis=0)
+    cand = best.reshape(T, R_, B, n_x)[:, pick, np.arange(B)]
+    return cand, per[pick, np.arange(B)]
+
+
+def _tile_state(v: Any, k: int) -> Any:
+    """An initial state point (n,) or (B, n) repeated for ``k`` restarts (None stays None)."""
+    if v is None:
+        return None
+    if isinstance(v, (list, tuple)):
+        return [_tile_state(x, k) for x in v]
+    arr = np.asarray(v, dtype=np.float64)
+    return arr if arr.ndim == 1 else np.tile(arr, (k, 1))
+
+
+def token_attack(
+    model: Any,
+    tokens: list[np.ndarray],
+    base: np.ndarray,
+    label: int,
+    k: int | None = None,
+    a0: Any = None,
+    c0: Any = None,
+    sweeps: int = 3,
+) -> tuple[np.ndarray, float]:
+    """Greedy coordinate search over token sequences: from ``base`` (T,) token indices, each
+    sweep tries every allowed token at every position (``tokens[t]``, one batched forward pass
+    per position) and keeps the change that lowers the margin ``min_{j≠label} (z_label − z_j)``
+    most; with ``k``, at most ``k`` positions may differ from ``base``. Returns the best
+    sequence as token indices (T,) and its float margin."""
+    from .certification.tape import run_tape
+    from .model import as_model
+
+    m = as_model(model)
+    n_x = m.n_x
+    T = len(tokens)
+    eye = np.eye(n_x)
+    cur = np.asarray(base, dtype=np.int64).copy()
+
+    def margins_of(seqs: np.ndarray) -> np.ndarray:
+        xs = eye[seqs.T]  # (T, K, n_x)
+        run = run_tape(m, xs, _tile_state(a0, len(seqs)), _tile_state(c0, len(seqs)))
+        return _margins_float(run.logits, np.full(len(seqs), label))[0]
+
+    best = float(margins_of(cur[None])[0])
+    for _ in range(int(sweeps)):
+        improved = False
+        for t in range(T):
+            changed = int((cur != base).sum()) - int(cur[t] != base[t])
+            cands = tokens[t] if k is None or changed < k else np.array([base[t]])
+            seqs = np.repeat(cur[None], len(cands), axis=0)
+            seqs[:, t] = cands
+            ms = margins_of(seqs)
+            i = int(ms.argmin())
+            if ms[i] < best:
+                best, cur = float(ms[i]), seqs[i].copy()
+                improved = True
+        if not improved or best < 0:
+            break
+    return cur, best

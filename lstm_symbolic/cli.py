@@ -4,7 +4,7 @@ Sub-commands::
 
     demo      the built-in character LSTM over every one-hot sequence: table, report, plot
     bounds    bounds of every signal of a model over an input set, per step
-    certify   prove argmax y⟨T⟩ = label on L∞ balls around a batch of inputs
+    certify   certify / falsify argmax y⟨T⟩ = label on L∞ balls around a batch of inputs (or a dataset)
     constants, prove   (registered by :mod:`lstm_symbolic.cli_math`)
 
 Bad input — a file that is not a model, wrong shapes, a malformed option — prints one line
@@ -411,8 +411,32 @@ def _load_batch(path: str, n_x: int, batch_first: bool) -> tuple[np.ndarray, boo
     return X, X.ndim == 3
 
 
+def _eps_list(text: str) -> list[float]:
+    """``--eps``: one radius or a comma-separated list (dataset mode)."""
+    out = []
+    for part in str(text).split(","):
+        e = _float(part.strip(), "--eps", "a finite number >= 0 (or a comma-separated list of them)")
+        if e < 0:
+            raise InputError("--eps", "numbers >= 0", got=e)
+        out.append(e)
+    return out
+
+
+def _clip_arg(text: str | None) -> tuple[float, float] | None:
+    if text is None:
+        return None
+    parts = str(text).split(",")
+    if len(parts) != 2:
+        raise InputError("--clip", "LO,HI (e.g. 0,1 for pixels)", got=text)
+    lo, hi = (_float(p.strip(), "--clip", "two finite numbers LO,HI") for p in parts)
+    if lo > hi:
+        raise InputError("--clip", "LO <= HI", got=text)
+    return lo, hi
+
+
 def _cmd_certify(args: argparse.Namespace) -> int:
-    from .certify import certify
+    from .certification.datasets import certify_dataset
+    from .certification.verdicts import certify
     from .lstm import forward
     from .report import _jsonable, fmt_down
 
@@ -424,9 +448,18 @@ def _cmd_certify(args: argparse.Namespace) -> int:
     if not batched:
         xs = xs[:, None, :]
     T, B = xs.shape[0], xs.shape[1]
-    eps = _float(args.eps, "--eps", "a finite number >= 0")
-    if eps < 0:
-        raise InputError("--eps", "a number >= 0", got=eps)
+    eps_all = _eps_list(args.eps)
+    clip = _clip_arg(args.clip)
+    if args.budget is not None:
+        budget = _float(args.budget, "--budget", "a number of seconds >= 0")
+        if budget < 0:
+            raise InputError("--budget", "a number of seconds >= 0", got=budget)
+    else:
+        budget = None
+    if args.optimise is not None and args.optimise < 0:
+        raise InputError("--optimise", "a number of iterations >= 0", got=args.optimise)
+    if args.optimise and args.method not in ("linear", "best"):
+        raise InputError("--optimise", "--method linear or best (slope optimisation is a backward-pass option)", got=args.optimise)
     predicted = forward(w, xs).y[-1].argmax(axis=-1)
     if args.labels == "predicted":
         labels = predicted.copy()
@@ -443,19 +476,43 @@ def _cmd_certify(args: argparse.Namespace) -> int:
         if lab.min() < 0 or lab.max() >= w.n_y:
             raise InputError("--labels", f"class indices in [0, {w.n_y})", got=f"range [{lab.min()}, {lab.max()}]")
         labels = lab.astype(np.int64)
+    options = {"method": args.method, "mode": args.mode, "budget": budget, "optimise": args.optimise, "clip": clip, "seed": args.seed}
+    if args.results is not None or len(eps_all) > 1:  # dataset mode
+        summary = certify_dataset(w, xs, labels, eps_all, results=args.results, batch_first=False, **options)
+        if args.format == "json":
+            json.dump(_jsonable(summary.to_dict()), sys.stdout, ensure_ascii=False)
+            sys.stdout.write("\n")
+        else:
+            print(f"model: {model.source}: n_x = {w.n_x}, n_a = {w.n_a}, n_y = {w.n_y}")
+            print(f"dataset: {B} sample(s) of T = {T} steps; method {args.method}; budget {budget or 0:g} s per sample"
+                  + (f"; results {args.results} ({summary.resumed} resumed)" if args.results else ""))
+            print(summary.table())
+        if args.plot:
+            try:
+                summary.plot(args.plot)
+            except ImportError:
+                print("note: matplotlib is not installed; no plot (pip install 'lstm_symbolic[plot]')", file=sys.stderr)
+        if args.require_all and any(r["status"] != "certified" for r in summary.records):
+            return 1
+        return 0
+    eps = eps_all[0]
     chunk = 16  # fixed, so results never depend on whether a progress bar is shown
     progress = Progress(B, "certify")
-    certified, margins = np.zeros(B, bool), np.zeros((B, w.n_y))
+    margins = np.zeros((B, w.n_y))
+    status = np.empty(B, dtype=object)
+    ces: list = [None] * B
     start = time.perf_counter()
     try:
         for s in range(0, B, chunk):
-            cert = certify(w, xs[:, s : s + chunk], eps, labels[s : s + chunk], method=args.method, mode=args.mode)
-            certified[s : s + chunk] = cert.certified
+            cert = certify(w, xs[:, s : s + chunk], eps, labels[s : s + chunk], **options)
             margins[s : s + chunk] = cert.margins
+            status[s : s + chunk] = cert.status
+            ces[s : s + chunk] = cert.counterexamples
             progress.update(min(s + chunk, B))
     finally:
         progress.close()
     elapsed = time.perf_counter() - start
+    certified = status == "certified"
     min_margin = margins.min(axis=1)
     rival = np.where(np.isinf(margins), np.nan, margins)
     rival_idx = [int(np.nanargmin(r)) if np.isfinite(r).any() else -1 for r in rival]
@@ -465,15 +522,20 @@ def _cmd_certify(args: argparse.Namespace) -> int:
     def show(k: int) -> str:
         """A class index, with its symbol when the output layer predicts the vocabulary."""
         return f"{k} {vocab[k]!r}" if vocab is not None else str(k)
+    counts = {k: int((status == k).sum()) for k in ("certified", "falsified", "unknown")}
     if args.format == "json":
         data = {
             "model": model.source,
             "notes": model.notes,
             "eps": eps,
+            "clip": clip,
             "method": args.method,
             "mode": args.mode,
+            "budget": budget,
             "steps": T,
-            "certified_count": int(certified.sum()),
+            "certified_count": counts["certified"],
+            "falsified_count": counts["falsified"],
+            "unknown_count": counts["unknown"],
             "total": B,
             "seconds": elapsed,
             "samples": [
@@ -481,10 +543,14 @@ def _cmd_certify(args: argparse.Namespace) -> int:
                     "index": i,
                     "label": int(labels[i]),
                     "predicted": int(predicted[i]),
+                    "status": str(status[i]),
                     "certified": bool(certified[i]),
+                    "falsified": status[i] == "falsified",
                     "min_margin": float(min_margin[i]),
                     "closest_rival": rival_idx[i] if rival_idx[i] >= 0 else None,
                     "margins": [None if j == labels[i] else float(m) for j, m in enumerate(margins[i])],
+                    "counterexample": None if ces[i] is None else {"xs": ces[i].xs.tolist(), "predicted": ces[i].predicted,
+                                                                    "exact_margin": ces[i].margin},
                 }
                 for i in range(B)
             ],
@@ -495,16 +561,20 @@ def _cmd_certify(args: argparse.Namespace) -> int:
         print(f"model: {model.source}: n_x = {w.n_x}, n_a = {w.n_a}, n_y = {w.n_y}")
         for n in model.notes:
             print(f"note: {n}")
-        print(f"inputs: {B} sample(s) of T = {T} steps; L∞ ball of radius {eps:g} per step and coordinate; method {args.method} (mode {args.mode})")
-        print("margin = proven lower bound of z_label − z_j (logits) over the ball; certified iff every margin > 0")
-        rows = [("#", "label", "predicted", "certified", "min margin", "closest rival")]
+        where = f"L∞ ball of radius {eps:g} per step and coordinate" + (f", clipped to [{clip[0]:g}, {clip[1]:g}]" if clip else "")
+        print(f"inputs: {B} sample(s) of T = {T} steps; {where}; method {args.method} (mode {args.mode})"
+              + (f"; branch and bound {budget:g} s per sample" if budget else ""))
+        print("margin = proven lower bound of z_label − z_j (logits) over the ball; certified iff every margin > 0; "
+              "falsified = a member whose exact logits put another class first")
+        rows = [("#", "label", "predicted", "verdict", "min margin", "closest rival")]
         for i in range(B):
-            rows.append((str(i), show(int(labels[i])), show(int(predicted[i])), "yes" if certified[i] else "no",
+            verdict = str(status[i]) if ces[i] is None else f"falsified ({show(ces[i].predicted)})"
+            rows.append((str(i), show(int(labels[i])), show(int(predicted[i])), verdict,
                          fmt_down(float(min_margin[i])), show(rival_idx[i]) if rival_idx[i] >= 0 else "-"))
         widths = [max(len(r[j]) for r in rows) for j in range(len(rows[0]))]
         for r in rows:
             print("  " + "   ".join(f"{c:<{widths[j]}}" if j else f"{c:>{widths[j]}}" for j, c in enumerate(r)).rstrip())
-        print(f"certified: {int(certified.sum())} / {B}  ({elapsed:.2f} s)")
+        print(f"certified: {counts['certified']} / {B}, falsified: {counts['falsified']}, unknown: {counts['unknown']}  ({elapsed:.2f} s)")
     if args.require_all and not certified.all():
         return 1
     return 0
@@ -549,15 +619,25 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--batch-first", action="store_true", help="CENTER / LO / HI .npy arrays are (B, T, n_x) instead of (T, B, n_x)")
     b.set_defaults(func=_cmd_bounds)
 
-    c = sub.add_parser("certify", help="prove argmax y⟨T⟩ = label on L∞ balls around a batch of inputs",
+    c = sub.add_parser("certify", help="certify or falsify argmax y⟨T⟩ = label on L∞ balls around a batch of inputs",
                        description="For each sample, prove that argmax y⟨T⟩ = label for every input sequence within "
-                       "--eps (L∞, every step and coordinate) of it; print the certified count and the margins.")
+                       "--eps (L∞, every step and coordinate) of it, or find a counterexample replayed exactly; print "
+                       "certified / falsified / unknown and the margins. With --results or several --eps: dataset mode "
+                       "(JSON lines, resumable, a summary table).")
     c.add_argument("model", metavar="MODEL", help="model file (as for bounds) or 'demo'")
     c.add_argument("--head", metavar="NAME", default=None, help=_HEAD_HELP)
     c.add_argument("--inputs", required=True, metavar="X.npy",
                    help="floats (T, n_x) or (T, B, n_x), or integer tokens (T,) or (T, B) (one-hot encoded)")
     c.add_argument("--labels", required=True, metavar="Y.npy", help="integer labels (B,) (or one), or the word 'predicted'")
-    c.add_argument("--eps", required=True, help="L∞ radius (>= 0)")
+    c.add_argument("--eps", required=True, help="L∞ radius (>= 0); a comma-separated list runs dataset mode")
+    c.add_argument("--clip", metavar="LO,HI", default=None, help="intersect each ball with the box [LO, HI] (e.g. 0,1 for pixels)")
+    c.add_argument("--budget", metavar="S", default=None, help="seconds of branch and bound per sample left open (default none)")
+    c.add_argument("--optimise", metavar="N", type=int, default=None, help="slope-optimisation iterations for open samples "
+                   "(linear, best; default 8, 0 disables)")
+    c.add_argument("--seed", type=int, default=0, help="seed of the attacks and branch and bound (default 0)")
+    c.add_argument("--results", metavar="FILE", default=None, help="dataset mode: append one JSON line per sample to FILE, "
+                   "resuming a run that was interrupted")
+    c.add_argument("--plot", metavar="PNG", default=None, help="dataset mode: plot certified / falsified / unknown against eps")
     c.add_argument("--method", choices=METHODS, default="best", help="default best (every method, sharing bounds)")
     c.add_argument("--mode", choices=("fast", "rigorous"), default="fast")
     c.add_argument("--format", choices=("table", "json"), default="table")

@@ -32,7 +32,7 @@ from .errors import InputError, ShapeError
 from .interval import kernels as K
 from .interval import rounding as R
 
-__all__ = ["InputSet", "Box", "LinfBall", "OneHot", "Pair", "MAX_STEPS", "MAX_VOCABULARY", "layout"]
+__all__ = ["InputSet", "Box", "LinfBall", "OneHot", "ClippedBall", "Substitutions", "Pair", "MAX_STEPS", "MAX_VOCABULARY", "layout"]
 
 Pair = tuple[np.ndarray, np.ndarray]
 
@@ -403,3 +403,117 @@ def as_schedule(inputs: InputSet | Sequence[InputSet], steps: int | None, n_x: i
     if len(batches) > 1:
         raise ShapeError("inputs", "one batch size across steps", got=sorted(batches))
     return schedule, (batches.pop() if batches else None)
+
+
+class ClippedBall(Box):
+    """``x⟨t⟩`` within ``eps`` of ``center`` in the L∞ norm *and* inside the box ``[lo, hi]``
+    (e.g. pixels in [0, 1]): ``|x − center| <= eps`` and ``lo <= x <= hi`` elementwise.
+
+    ``center``, ``eps``: as for :class:`LinfBall` (``center`` need not lie in the box, but the
+    intersection must not be empty); ``lo``, ``hi``: numbers or arrays broadcastable to
+    ``center`` (default the unit box [0, 1]). The enclosure is the box
+    ``[max(fl↓(center − eps), lo), min(fl↑(center + eps), hi)]`` — outward, so every real
+    member lies in it. ``inner`` is a box of floats that are all members *exactly* (the ball's
+    ends moved inward until ``|x − center| <= eps`` holds in real arithmetic), for searches
+    that must stay inside the set.
+
+    >>> s = ClippedBall([0.0, 0.5, 1.0], 0.1)
+    >>> s.lo[0].item(), s.hi[-1].item(), bool((s.lo <= [0.0, 0.4, 0.9]).all() and (s.hi >= [0.1, 0.6, 1.0]).all())
+    (0.0, 1.0, True)
+    """
+
+    def __init__(self, center: Any, eps: Any, lo: Any = 0.0, hi: Any = 1.0, batch_first: bool = False) -> None:
+        ball = LinfBall(center, eps, batch_first=batch_first)
+        box_lo = _time_major(finite_array(lo, "lo"), "lo", ball.batch_first)
+        box_hi = _time_major(finite_array(hi, "hi"), "hi", ball.batch_first)
+        c, e, b_lo, b_hi = _broadcast([ball.center, ball.eps, box_lo, box_hi], ["center", "eps", "lo", "hi"], ball.batch_first)
+        if c.shape != ball.center.shape:
+            raise ShapeError("lo", f"numbers or arrays broadcastable to center {ball.center.shape} (time-major)", got=f"shapes {box_lo.shape}, {box_hi.shape}")
+        if (b_lo > b_hi).any():
+            raise InputError("lo", "lo <= hi everywhere", got="lo > hi")
+        outer_lo, outer_hi = np.maximum(ball.lo, b_lo), np.minimum(ball.hi, b_hi)
+        from .testing import _into_ball
+
+        in_lo, in_hi = np.maximum(_into_ball(ball.lo, c, e), b_lo), np.minimum(_into_ball(ball.hi, c, e), b_hi)
+        if (in_lo > in_hi).any():
+            raise InputError("eps", "a ball that meets the box [lo, hi]", got=f"an empty intersection at {np.argwhere(in_lo > in_hi)[:3].tolist()}")
+        self.batch_first = ball.batch_first
+        self.center, self.eps, self.clip_lo, self.clip_hi = c, e, b_lo, b_hi
+        self.inner = (in_lo, in_hi)
+        self._init_box(outer_lo, outer_hi)
+
+    def take_batch(self, index: slice) -> "ClippedBall":
+        if self.batch is None:
+            return self
+        sub = ClippedBall(self.center[:, index], self.eps[:, index], self.clip_lo[:, index], self.clip_hi[:, index])
+        sub.batch_first = self.batch_first
+        return sub
+
+    def sample(self, rng: np.random.Generator, size: int, t: int = 0) -> np.ndarray:
+        lo, hi = self._at(self.inner[0], t), self._at(self.inner[1], t)
+        return lo + (hi - lo) * rng.random((size,) + lo.shape)
+
+    def extreme_points(self, t: int = 0, limit: int = 64) -> np.ndarray:
+        lo, hi = self._at(self.inner[0], t), self._at(self.inner[1], t)
+        rng = np.random.default_rng(t)
+        pick = rng.random((limit,) + lo.shape) < 0.5
+        pick[0], pick[1 % limit] = False, True
+        return np.where(pick, hi, lo)
+
+    def __repr__(self) -> str:
+        return f"ClippedBall(n_x={self.n_x}, steps={self.steps}, batch={self.batch}, max eps={float(self.eps.max())})"
+
+
+class Substitutions:
+    """A token sequence with at most ``k`` positions changed: ``x⟨t⟩ = e_{base[t]}`` except at
+    up to ``k`` positions ``t``, where ``x⟨t⟩`` may be any token of ``allowed[t]`` — "at most k
+    words replaced by a synonym". Not a per-step set (the budget couples the steps), so it is
+    given to :func:`lstm_symbolic.certify`, which splits it exactly into per-step
+    :class:`OneHot` sets (branch and bound over which positions change); :meth:`relaxed` is the
+    per-step over-approximation "every position may change", usable with ``propagate``.
+
+    ``n_x``: vocabulary size; ``base``: (T,) token indices; ``allowed``: one collection of token
+    indices (or boolean mask) per position — the same for every position when a single
+    collection is given; ``k``: a non-negative integer (at most T is meaningful).
+
+    >>> s = Substitutions(5, [0, 1, 2], [[3], [3, 4], []], k=1)
+    >>> [a.tolist() for a in s.allowed], s.k
+    ([[0, 3], [1, 3, 4], [2]], 1)
+    """
+
+    def __init__(self, n_x: int, base: Any, allowed: Any, k: int) -> None:
+        if isinstance(n_x, (bool, np.bool_)) or not isinstance(n_x, (int, np.integer)) or not 1 <= n_x <= MAX_VOCABULARY:
+            raise InputError("n_x", f"a positive integer (the vocabulary size), at most {MAX_VOCABULARY}", got=n_x)
+        self.n_x = int(n_x)
+        b = np.asarray(base)
+        if b.ndim != 1 or b.size == 0 or b.dtype.kind not in "iu" or (b < 0).any() or (b >= n_x).any():
+            raise InputError("base", f"a non-empty sequence of token indices in [0, {n_x})", got=base)
+        self.base = b.astype(np.int64)
+        T = self.base.size
+        per = list(allowed) if allowed is not None else []
+        single = not per or not isinstance(per[0], (list, tuple, np.ndarray)) or (isinstance(per[0], np.ndarray) and per[0].ndim == 0)
+        if single:
+            per = [allowed] * T
+        if len(per) != T:
+            raise ShapeError("allowed", f"one collection of tokens per position ({T})", got=len(per))
+        out = []
+        for t, a in enumerate(per):
+            extra = np.array([], dtype=np.int64) if a is None or (hasattr(a, "__len__") and len(a) == 0) else _token_indices(a, self.n_x)
+            out.append(np.union1d(extra, [self.base[t]]).astype(np.int64))
+        self.allowed = out
+        if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or k < 0:
+            raise InputError("k", "a non-negative integer number of changed positions", got=k)
+        self.k = int(min(k, T))
+        self.steps = T
+
+    def relaxed(self) -> list[OneHot]:
+        """Per-step sets with every position free (an over-approximation when k < T)."""
+        return [OneHot(self.n_x, a) for a in self.allowed]
+
+    def fixed(self, changed: Iterable[int]) -> list[OneHot]:
+        """Per-step sets with only the positions ``changed`` free."""
+        ch = set(int(t) for t in changed)
+        return [OneHot(self.n_x, a if t in ch else [int(self.base[t])]) for t, a in enumerate(self.allowed)]
+
+    def __repr__(self) -> str:
+        return f"Substitutions(n_x={self.n_x}, T={self.steps}, k={self.k})"

@@ -191,8 +191,17 @@ def unroll(
     progress: Callable[[int, int], None] | None = None,
     window: int | None = None,
     optimise: int | None = None,
+    engine_hook: Callable[[Any, slice], Any] | None = None,
 ) -> tuple[Trace, Final]:
-    """:func:`propagate`, also returning the :class:`Final` state (for margins)."""
+    """:func:`propagate`, also returning the :class:`Final` state (for margins).
+
+    ``engine_hook``: called as ``engine_hook(engine, batch)`` with each batch chunk's engine
+    (``batch``: the slice of batch entries it bounds) before the run; the engine it returns is
+    used instead. A hook that wraps the engine sees every call of the cells' algebra in order
+    and may tighten a value with ``refine`` before it is used — how branch and bound imposes
+    its split constraints (:mod:`lstm_symbolic.certification.bab`). The returned engine must
+    keep the contract of :mod:`lstm_symbolic.methods.base`; the bounds are then sound for the
+    inputs that satisfy whatever the hook imposed."""
     try:
         model = as_model(w)
     except InputError:
@@ -241,6 +250,8 @@ def unroll(
                 progress(ci * T + t, len(starts) * T)
 
         engine = M.make(method, model, b, mode, **options)
+        if engine_hook is not None:
+            engine = engine_hook(engine, idx)
         layers, y, a_last = _run(engine, model, sub_sched, sub_a0, sub_c0, b, tick)
         traces.append((layers, y))
         parts.append((engine, a_last, b))

@@ -84,11 +84,11 @@ def test_a_wrong_label_is_never_certified() -> None:
 
 @pytest.mark.parametrize(
     "kwargs, argument",
-    [({"label": 7}, "label"), ({"label": 1.5}, "label"), ({"eps": -1.0}, "eps"), ({"xs": np.zeros((3, 5))}, "xs")],
+    [({"labels": 7}, "labels"), ({"labels": 1.5}, "labels"), ({"eps": -1.0}, "eps"), ({"xs_or_sets": np.zeros((3, 5))}, "xs")],
 )
 def test_certify_bad_input(kwargs: dict, argument: str) -> None:
     w = random_lstm(0)
-    args = {"w": w, "xs": np.zeros((3, w.n_x)), "eps": 0.1, "label": 0} | kwargs
+    args = {"model": w, "xs_or_sets": np.zeros((3, w.n_x)), "eps": 0.1, "labels": 0} | kwargs
     with pytest.raises(ValueError, match=argument):
         ls.certify(**args)
 
