@@ -20,7 +20,7 @@ from ._validate import finite_array
 from .errors import InputError, ShapeError
 from .inputs import InputSet, as_schedule
 from .interval import Interval
-from .model import Model, as_model
+from .model import Model, as_model, per_cell
 
 __all__ = ["propagate", "unroll", "one_step", "Trace", "Final", "SIGNALS", "METHODS"]
 
@@ -158,7 +158,11 @@ def propagate(
     ``w``: an :class:`~lstm_symbolic.LSTMWeights` or a :class:`~lstm_symbolic.model.Model`.
     ``inputs``: one input set used at every step (then ``steps=T`` is required), a sequence of
     T sets, or one set whose arrays carry the time axis. ``a0``, ``c0``: arrays or Intervals of
-    shape (n_a,) or (B, n_a); default zeros. ``method``: one of :data:`METHODS` —
+    shape (n_a,) or (B, n_a); default zeros. A model of several cells (a stack, a
+    bidirectional layer) takes one per cell, layer order and forward before reverse: a list
+    (each entry None, (n,) or (B, n)) or one array / Interval stacked like PyTorch's ``h_0``,
+    (num_layers · num_directions, [B,] n) (:func:`~lstm_symbolic.model.per_cell`); a GRU cell
+    has no ``c``. ``method``: one of :data:`METHODS` —
     ``"interval"`` (sound interval arithmetic, the cheapest), ``"symbolic"`` (forward affine
     forms: keeps the relations between signals), ``"linear"`` (backward linear bounds, CROWN
     class), ``"best"`` (the default: every method in lockstep, sharing bounds node by node).
@@ -217,12 +221,14 @@ def unroll(
             raise InputError(name, "a positive integer" if name == "window" else "a non-negative integer", got=value)
         options[name] = int(value)
     schedule, B_in = as_schedule(inputs, steps, model.n_x)
-    B_init = max(_batch_size(a0), _batch_size(c0))
-    if B_in is not None and B_init and B_init != B_in:
-        raise ShapeError("a0" if _batch_size(a0) else "c0", f"batch size {B_in} like the inputs", got=B_init)
-    for name, v in (("a0", a0), ("c0", c0)):
-        if B_init and _batch_size(v) not in (0, B_init):
-            raise ShapeError(name, f"batch size {B_init} like the other initial state", got=_batch_size(v))
+    inits = _named_initial(model, a0, c0)
+    sizes = [(n, _batch_size(v)) for n, v in inits if v is not None]
+    B_init = max([b for _, b in sizes], default=0)
+    for name, b in sizes:
+        if B_in is not None and b and b != B_in:
+            raise ShapeError(name, f"batch size {B_in} like the inputs", got=b)
+        if B_init and b not in (0, B_init):
+            raise ShapeError(name, f"batch size {B_init} like the other initial states", got=b)
     batched = B_in is not None or bool(B_init)
     B = B_in or B_init or 1
     chunk = _chunk_size(method, model, options)
@@ -234,14 +240,14 @@ def unroll(
         idx = slice(start, min(start + chunk, B))
         b = idx.stop - idx.start
         sub_sched = schedule if len(starts) == 1 else [(s.take_batch(idx), i) for s, i in schedule]
-        sub_a0, sub_c0 = (a0, c0) if len(starts) == 1 else (_take(a0, idx), _take(c0, idx))
+        sub_inits = inits if len(starts) == 1 else [(n, _take(v, idx)) for n, v in inits]
 
         def tick(t: int, ci: int = ci) -> None:
             if progress is not None:
                 progress(ci * T + t, len(starts) * T)
 
         engine = M.make(method, model, b, mode, **options)
-        layers, y, a_last = _run(engine, model, sub_sched, sub_a0, sub_c0, b, tick)
+        layers, y, a_last = _run(engine, model, sub_sched, sub_inits, b, tick)
         traces.append((layers, y))
         parts.append((engine, a_last, b))
     return _assemble(traces, batched, method, mode), Final(parts, model.head)
@@ -296,30 +302,35 @@ class _Recorder:
             d[name][0][t][:, cols], d[name][1][t][:, cols] = lo, hi
 
 
-def _state_init(cell: Any, a0: Any, c0: Any, B: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    given = {"a": a0, "c": c0}
-    out = {}
-    for name in cell.state:
-        out[name] = _initial_box(given.get(name), f"{name}0", cell.n_hidden, B)
-    for name, v in given.items():
-        if name not in cell.state and v is not None:
-            raise InputError(f"{name}0", f"None (a {cell.kind} cell has no state {name!r})", got="an initial state")
+def _named_initial(model: Model, a0: Any, c0: Any) -> list[tuple[str, Any]]:
+    """The initial states per cell and state name, ``[(argument name, value or None)]`` in cell
+    order, each cell's states in its ``state`` order (:func:`~lstm_symbolic.model.per_cell`
+    splits ``a0``/``c0``); a state given to a cell that has none (``c0`` for a GRU) raises."""
+    given = {"a": per_cell(model, a0, "a0"), "c": per_cell(model, c0, "c0")}
+    cells = model.cells
+    out = []
+    for i, cell in enumerate(cells):
+        for name, values in given.items():
+            label = f"{name}0" if len(cells) == 1 else f"{name}0[{i}]"
+            if name not in cell.state:
+                if values[i] is not None:
+                    raise InputError(label, f"None (a {cell.kind} cell has no state {name!r})", got="an initial state")
+                continue
+            out.append((label, values[i]))
     return out
 
 
-def _cells_initial(model: Model, a0: Any, c0: Any, B: int) -> list[dict[str, tuple[np.ndarray, np.ndarray]]]:
-    """Initial state boxes per cell (layer order, forward then reverse). ``a0``/``c0`` apply
-    to a single-cell model; a model with several cells takes a sequence of them (one per cell)
-    or None."""
-    cells = [c for layer in model.layers for c in ((layer.cell,) if layer.reverse is None else (layer.cell, layer.reverse))]
-    if len(cells) == 1:
-        return [_state_init(cells[0], a0, c0, B)]
-    out = []
-    for name, v in (("a0", a0), ("c0", c0)):
-        if v is not None and (not isinstance(v, (list, tuple)) or len(v) != len(cells)):
-            raise InputError(name, f"a list of {len(cells)} initial states (one per cell, layer order, forward first) or None")
-    for i, cell in enumerate(cells):
-        out.append(_state_init(cell, None if a0 is None else a0[i], None if c0 is None else c0[i], B))
+def _cells_initial(model: Model, inits: list[tuple[str, Any]], B: int) -> list[dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """Initial state boxes per cell (layer order, forward before reverse), each
+    ``{state name: (lo, hi)}`` of shape (B, n): default zeros."""
+    out, pos = [], 0
+    for cell in model.cells:
+        boxes = {}
+        for name in cell.state:
+            label, value = inits[pos]
+            pos += 1
+            boxes[name] = _initial_box(value, label, cell.state_sizes[name], B)
+        out.append(boxes)
     return out
 
 
@@ -332,8 +343,8 @@ def _step_cell(engine: Any, cell: Any, x: Any, state: dict[str, Any], t: int, in
     return sig
 
 
-def _run(engine: Any, model: Model, schedule: list, a0: Any, c0: Any, B: int, tick: Callable[[int], None]) -> tuple[list, Any, Any]:
-    inits = _cells_initial(model, a0, c0, B)
+def _run(engine: Any, model: Model, schedule: list, initial: list, B: int, tick: Callable[[int], None]) -> tuple[list, Any, Any]:
+    inits = _cells_initial(model, initial, B)
     T = len(schedule)
     rec = _Recorder(len(model.layers), T)
     y_store: tuple[np.ndarray, np.ndarray] | None = None
