@@ -18,6 +18,7 @@ from ._validate import finite_array
 from .errors import InputError, ShapeError
 from .inputs import LinfBall
 from .lstm import LSTMWeights
+from .model import Model
 from .propagate import Trace, unroll
 
 __all__ = ["certify", "Certificate"]
@@ -74,8 +75,8 @@ def certify(
     >>> bool(cert.certified), bool(cert.min_margin > 0)
     (True, True)
     """
-    if not isinstance(w, LSTMWeights):
-        raise InputError("w", "an LSTMWeights", got=type(w).__name__)
+    if not isinstance(w, (LSTMWeights, Model)):
+        raise InputError("w", "an LSTMWeights or a Model", got=type(w).__name__)
     if w.W_y is None:
         raise InputError("w", "a model with an output layer (W_y, b_y) to certify a label")
     x = finite_array(xs, "xs")

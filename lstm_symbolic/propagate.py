@@ -380,12 +380,11 @@ def _run_layer_major(engine: Any, model: Model, schedule: list, inits: list, rec
     xs: list[Any] = [None] * T  # inputs of the current layer, per step (None: the input set)
     cell_index = 0
     for l, layer in enumerate(model.layers):
-        directions = [(layer.cell, range(T), slice(0, layer.cell.n_hidden))]
+        directions = [(layer.cell, range(T), 0)]
         if layer.reverse is not None:
-            n = layer.cell.n_hidden
-            directions.append((layer.reverse, range(T - 1, -1, -1), slice(n, n + layer.reverse.n_hidden)))
+            directions.append((layer.reverse, range(T - 1, -1, -1), 1))
         outs: list[list[Any]] = []
-        for cell, order, cols in directions:
+        for cell, order, d in directions:
             init = inits[cell_index]
             cell_index += 1
             state = {k: engine.initial(*box) for k, box in init.items()}
@@ -397,8 +396,9 @@ def _run_layer_major(engine: Any, model: Model, schedule: list, inits: list, rec
                     lo, hi = engine.bounds(sig[name])
                     if layer.reverse is None:
                         rec.put(l, name, t, lo, hi)
-                    else:
-                        _put_wide(rec, l, name, t, lo, hi, cols, layer.n_out, len(cell.signals))
+                    else:  # each direction's signal fills its half of the layer's columns
+                        n = lo.shape[-1]
+                        _put_wide(rec, l, name, t, lo, hi, slice(d * n, (d + 1) * n), 2 * n)
                 out[t] = keep(sig["a"])
                 state = engine.end_step([{k: sig[k] for k in cell.state}])[0]
             outs.append(out)
@@ -418,7 +418,7 @@ def _run_layer_major(engine: Any, model: Model, schedule: list, inits: list, rec
     return rec.store, y_store, a_last
 
 
-def _put_wide(rec: _Recorder, l: int, name: str, t: int, lo: np.ndarray, hi: np.ndarray, cols: slice, width: int, _n: int) -> None:
+def _put_wide(rec: _Recorder, l: int, name: str, t: int, lo: np.ndarray, hi: np.ndarray, cols: slice, width: int) -> None:
     """Record one direction's bounds into the columns ``cols`` of a bidirectional layer's
     signal of ``width`` units."""
     d = rec.store[l]
