@@ -73,12 +73,17 @@ class Head:
 @dataclass(frozen=True, eq=False)
 class Layer:
     """One recurrent layer: ``cell``, and ``reverse`` (a second cell reading the sequence from
-    the end) for a bidirectional layer, whose output is ``[a_forward; a_reverse]``."""
+    the end) for a bidirectional layer, whose output is ``[a_forward; a_reverse]``;
+    ``backward``: the one cell itself reads the sequence from the end (ONNX
+    ``direction="reverse"``), its output at step t is its state after x⟨T⟩ … x⟨t⟩."""
 
     cell: Cell
     reverse: Cell | None = None
+    backward: bool = False
 
     def __post_init__(self) -> None:
+        if self.backward and self.reverse is not None:
+            raise InputError("backward", "False for a bidirectional layer (its reverse cell reads backwards)", got=True)
         r = self.reverse
         if r is not None and (r.kind != self.cell.kind or r.n_in != self.cell.n_in or tuple(r.signals) != tuple(self.cell.signals)):
             raise InputError("reverse", f"a {self.cell.kind} cell reading {self.cell.n_in} inputs like the forward cell",
@@ -100,6 +105,13 @@ class Layer:
     @property
     def bidirectional(self) -> bool:
         return self.reverse is not None
+
+    def orders(self, T: int) -> list[tuple[Cell, range]]:
+        """Each cell with the order of steps (0-based) it reads: forward, then reverse."""
+        forward, backward = range(T), range(T - 1, -1, -1)
+        if self.reverse is not None:
+            return [(self.cell, forward), (self.reverse, backward)]
+        return [(self.cell, backward if self.backward else forward)]
 
 
 @dataclass(frozen=True, eq=False)
@@ -173,7 +185,7 @@ class Model:
                 extra += " with peepholes"
             if c.kind == "gru" and not c.reset_after:
                 extra += " (reset before the hidden matmul)"
-            parts.append(f"{'bidirectional ' if layer.bidirectional else ''}{c.kind} {c.n_hidden}{' (x2)' if layer.bidirectional else ''}{extra}")
+            parts.append(f"{'bidirectional ' if layer.bidirectional else 'reverse ' if layer.backward else ''}{c.kind} {c.n_hidden}{' (x2)' if layer.bidirectional else ''}{extra}")
         if self.head is not None:
             parts.append(f"head {self.head.n_y}")
         return ", ".join(parts)
@@ -247,10 +259,9 @@ def concrete_run(model: Model, xs: np.ndarray, states: Sequence[dict[str, np.nda
     k = 0
     for layer in model.layers:
         per_dir = []
-        for d, cell in enumerate(layer.cells):
+        for cell, order in layer.orders(T):
             state = dict(states[k])
             k += 1
-            order = range(T) if d == 0 else range(T - 1, -1, -1)
             out: list[dict[str, np.ndarray]] = [dict() for _ in range(T)]
             for t in order:
                 sig = cell.step(ops, seq[t], state)

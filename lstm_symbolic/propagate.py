@@ -348,7 +348,7 @@ def _run(engine: Any, model: Model, schedule: list, initial: list, B: int, tick:
     T = len(schedule)
     rec = _Recorder(len(model.layers), T)
     y_store: tuple[np.ndarray, np.ndarray] | None = None
-    if not any(layer.bidirectional for layer in model.layers):
+    if not any(layer.bidirectional or layer.backward for layer in model.layers):
         states = [{k: engine.initial(*box) for k, box in init.items()} for init in inits]
         for t, (x_set, index) in enumerate(schedule):
             x = engine.input(x_set, index)
@@ -371,7 +371,7 @@ def _run(engine: Any, model: Model, schedule: list, initial: list, B: int, tick:
 
 
 def _run_layer_major(engine: Any, model: Model, schedule: list, inits: list, rec: _Recorder, tick: Callable[[int], None]) -> tuple[list, Any, Any]:
-    """Layer by layer over the whole sequence (bidirectional layers). Values kept for a later
+    """Layer by layer over the whole sequence (bidirectional and backward layers). Values kept for a later
     step are stored as values by persistent engines and as bounds otherwise (then re-entered
     as boxes: the relation to earlier steps is given up there, never soundness)."""
     T = len(schedule)
@@ -380,11 +380,8 @@ def _run_layer_major(engine: Any, model: Model, schedule: list, inits: list, rec
     xs: list[Any] = [None] * T  # inputs of the current layer, per step (None: the input set)
     cell_index = 0
     for l, layer in enumerate(model.layers):
-        directions = [(layer.cell, range(T), 0)]
-        if layer.reverse is not None:
-            directions.append((layer.reverse, range(T - 1, -1, -1), 1))
         outs: list[list[Any]] = []
-        for cell, order, d in directions:
+        for d, (cell, order) in enumerate(layer.orders(T)):
             init = inits[cell_index]
             cell_index += 1
             state = {k: engine.initial(*box) for k, box in init.items()}

@@ -377,7 +377,7 @@ def _mp_of(model: Any) -> tuple[list[list[Any]], tuple | None, list[list[mpf]] |
     for layer in model.layers:
         cells = [layer.cell] if layer.reverse is None else [layer.cell, layer.reverse]
         try:
-            layers.append([_MP_CELLS[c.kind](c) for c in cells])
+            layers.append([(_MP_CELLS[c.kind](c), bool(layer.backward) or d == 1) for d, c in enumerate(cells)])
         except KeyError:
             raise ValueError(f"reference: no exact equations for a {cells[0].kind!r} cell") from None
     head = None if model.head is None else (_mp_rows(model.head.W, model.head.b[:, None]), 1)
@@ -398,7 +398,8 @@ def exact_model_trajectory(model: Any, xs: Any, a0: Any = None, c0: Any = None, 
 
     ``a0``, ``c0``: per cell, as :func:`~lstm_symbolic.propagate` takes them (one unbatched
     point each: (n,) floats or sequences of mpf; default zeros). Bidirectional layers run their
-    reverse cell from step T down to 1; layer l + 1 reads layer l's output at each step.
+    reverse cell (and backward layers their cell) from step T down to 1; layer l + 1 reads
+    layer l's output at each step.
 
     >>> import numpy as np
     >>> from lstm_symbolic.cells import Affine, GRUCell
@@ -429,10 +430,10 @@ def exact_model_trajectory(model: Any, xs: Any, a0: Any = None, c0: Any = None, 
         k = 0
         for cells in layers_mp:
             per_dir = []
-            for d, mc in enumerate(cells):
+            for mc, backwards in cells:
                 state = {name: _initial(starts[name][k], size, f"{name}0") for name, size in mc.sizes.items()}
                 k += 1
-                order = range(T) if d == 0 else range(T - 1, -1, -1)
+                order = range(T - 1, -1, -1) if backwards else range(T)
                 values: list[dict[str, list[mpf]]] = [dict() for _ in range(T)]
                 for t in order:
                     sig = mc.step(seq[t], state)
@@ -440,7 +441,7 @@ def exact_model_trajectory(model: Any, xs: Any, a0: Any = None, c0: Any = None, 
                     values[t] = sig
                 per_dir.append(values)
             signals = {}
-            for name in cells[0].signals:
+            for name in cells[0][0].signals:
                 rows = [[v for vals in per_dir for v in vals[t][name]] for t in range(T)]
                 arr = np.empty((T, len(rows[0])), dtype=object)
                 for t in range(T):

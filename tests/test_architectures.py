@@ -79,6 +79,7 @@ ARCHS = {
     "gru_then_bi_lstm_proj": [("gru", 2, False, {}), ("lstm", 3, True, {"proj": 2})],
     "embedding_lstm": [("lstm", 3, False, {})],
     "embedding_bi_gru": [("gru", 2, True, {})],
+    "backward_lstm_then_gru": [("lstm", 2, "backward", {}), ("gru", 2, False, {})],
 }
 
 
@@ -92,8 +93,8 @@ def make_model(arch: str, rng: np.random.Generator, n_x: int, n_y: int, scale: s
     layers = []
     for kind, n, bi, opts in ARCHS[arch]:
         make = (lambda: lstm_cell(rng, n, width, scale, **opts)) if kind == "lstm" else (lambda: gru_cell(rng, n, width, scale, **opts))
-        cells = [make() for _ in range(2 if bi else 1)]
-        layers.append(Layer(*cells))
+        cells = [make() for _ in range(2 if bi is True else 1)]
+        layers.append(Layer(*cells, backward=bi == "backward"))
         width = layers[-1].n_out
     head = Head(rng.uniform(-ws, ws, (n_y, width)), rng.uniform(-bs, bs, n_y)) if n_y else None
     return Model(tuple(layers), head, embedding)
