@@ -567,17 +567,23 @@ def describe_module(module: Any, head: Any = None) -> Description:
             break
         getitem = u.op == "call_function" and getattr(u.target, "__name__", "") == "getitem" and u.args[0] is value
         index = u.args[1] if getitem else None
+        squeeze0 = u.op == "call_method" and u.target == "squeeze" and (tuple(u.args[1:]) == (0,) and not u.kwargs or u.kwargs == {"dim": 0})
         if state == "tuple" and getitem and index in (0, 1):
-            state, step = ("seq", "output sequence") if index == 0 else ("hc", "(h_n, c_n)")
+            state, step = ("seq", "output sequence") if index == 0 else (("hc", "(h_n, c_n)") if is_lstm else ("h_n", "h_n"))
         elif state == "hc" and getitem and index in (0, 1):
             if index == 1:
                 raise _refuse_graph(module, "it reads c_n, the cell state: only the hidden state a⟨t⟩ can feed an output layer")
             state, step = "h_n", "h_n"
         elif state == "seq" and getitem and _last_step(index, batch_first):
             state, step, reads = "last", "last step", "the last step"
-        elif state == "h_n" and ((getitem and index in (0, -1)) or (u.op == "call_method" and u.target == "squeeze"
-                                                                    and (tuple(u.args[1:]) == (0,) and not u.kwargs or u.kwargs == {"dim": 0}))):
+        elif state == "h_n" and (getitem or squeeze0) and directions == 2:
+            raise _refuse_graph(module, f"{u.name} reads h_n of a bidirectional {type(rnn).__name__}: its reverse half is the state after the "
+                                "whole sequence (the output at step 1), not a⟨T⟩; apply the output layer to out[-1] (both directions at the last step)")
+        elif state == "h_n" and ((getitem and index in (-1, n_states - 1)) or (squeeze0 and n_states == 1)):
             state, step, reads = "last", "h_n[-1]", "the last step"
+        elif state == "h_n" and getitem and isinstance(index, int):
+            raise _refuse_graph(module, f"{u.name} reads h_n[{index}], the final state of layer {index % n_states + 1} of {rnn.num_layers}: only the "
+                                "last layer's output can feed the output layer")
         elif state in ("seq", "last") and isinstance(submodule(u), (nn.Dropout, nn.Identity)):
             step = f"{u.target} ({type(submodule(u)).__name__}: the identity in eval mode)"
         elif state in ("seq", "last") and isinstance(submodule(u), nn.Linear) and submodule(u).in_features == n_out:
