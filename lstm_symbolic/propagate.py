@@ -26,6 +26,8 @@ __all__ = ["propagate", "unroll", "one_step", "Trace", "Final", "SIGNALS", "METH
 
 #: Signals of an LSTM trace, in the seed's notation (other cells have their own names).
 SIGNALS = ("f", "u", "o", "c_tilde", "c", "a", "y")
+#: Every cell's signal names: a trace answers None for those its last layer does not have.
+_KNOWN = SIGNALS + ("r", "z", "n")
 METHODS = M.METHODS
 _MODES = ("fast", "rigorous")
 #: Memory budget (bytes) for the dense generator matrices of one symbolic batch chunk.
@@ -39,7 +41,8 @@ class Trace:
     signals are its two directions' concatenated, forward first); ``y``: the softmax output's
     bounds (T, [B,] n_y) or None without a head. Index ``t-1`` of the time axis is step ``t``.
     The last layer's signals are also attributes: ``trace.f, .u, .o, .c_tilde, .c, .a`` for an
-    LSTM (None for signals the last layer's cell does not have).
+    LSTM, ``trace.r, .z, .n, .a`` for a GRU (None for signals the last layer's cell does not
+    have).
     """
 
     def __init__(self, layers: Sequence[Mapping[str, Interval]], y: Interval | None, method: str, mode: str) -> None:
@@ -49,7 +52,7 @@ class Trace:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_") or name in ("layers", "y", "method", "mode"):
             raise AttributeError(name)
-        if name in SIGNALS or name in self.layers[-1]:
+        if name in _KNOWN or name in self.layers[-1]:
             return self.layers[-1].get(name)
         raise AttributeError(f"Trace has no signal {name!r} (signals: {', '.join(self.signals())})")
 

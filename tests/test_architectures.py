@@ -422,3 +422,30 @@ def test_layer_refuses_mismatched_directions() -> None:
     rng = np.random.default_rng(15)
     with pytest.raises(ls.InputError, match="reverse"):
         Layer(lstm_cell(rng, 2, 3, "small"), gru_cell(rng, 2, 3, "small"))
+
+
+# --- the command line on models beyond one LSTM layer --------------------------------------------
+
+
+def test_cli_bounds_and_certify_on_a_gru_with_a_vocabulary(tmp_path, monkeypatch, capsys):
+    torch = pytest.importorskip("torch")
+    from lstm_symbolic.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    torch.manual_seed(0)
+    state = {**{f"gru.{k}": v for k, v in torch.nn.GRU(4, 3, bidirectional=True).state_dict().items()},
+             "fc.weight": torch.randn(2, 6), "fc.bias": torch.randn(2)}
+    torch.save(state, "gru.pt")
+    (tmp_path / "vocab.txt").write_text("a\nb\n \n.\n", encoding="utf-8")  # a space is a symbol
+    assert main(["bounds", "gru.pt", "--head", "fc", "--vocab", "vocab.txt", "--input", "onehot:a,.", "--steps", "3", "--signals", "z,a,y",
+                 "--method", "interval"]) == 0
+    out = capsys.readouterr().out
+    assert "bidirectional gru 3 (x2), head 2" in out and "update gate (GRU)" in out and "softmax output" in out
+    np.save("X.npy", np.eye(4)[[0, 2, 3]][:, None, :])
+    assert main(["certify", "gru.pt", "--head", "fc", "--inputs", "X.npy", "--labels", "predicted", "--eps", "0.0001"]) == 0
+    assert "certified: 1 / 1" in capsys.readouterr().out
+    assert main(["bounds", "gru.pt", "--vocab", "vocab.txt", "--input", "onehot:q", "--steps", "2"]) == 2
+    assert "--input" in capsys.readouterr().err
+    (tmp_path / "short.txt").write_text("a\nb\n", encoding="utf-8")
+    assert main(["bounds", "gru.pt", "--vocab", "short.txt", "--input", "onehot", "--steps", "2"]) == 2
+    assert "--vocab: expected 4 symbols" in capsys.readouterr().err

@@ -73,7 +73,7 @@ def sniff(path: str | os.PathLike[str]) -> str:
             return "npz"
         if any(n == "data.pkl" or n.endswith("/data.pkl") for n in names):
             return "torch"
-        if "config.json" in names and any(n.endswith(".h5") for n in names):
+        if "config.json" in names and ("metadata.json" in names or any(n.endswith(".h5") for n in names)):
             return "keras"
         return "zip"
     if head.startswith(b"\x89HDF\r\n\x1a\n"):

@@ -288,7 +288,7 @@ def describe_state_dict(obj: Any, source: str = "state dict", head: Any = None, 
         head_desc = Head(Tensor(W, modules[name]["weight"]), None if b is None else Tensor(b, modules[name]["bias"]),
                          f"nn.Linear {_label(name)}", how=how)
     else:
-        head_desc, why_not, readers = _unambiguous_head(state, rest, n_a, n_x)
+        head_desc, why_not, readers = _unambiguous_head(state, rest, n_a, n_x, emb is not None)
         if head_desc is not None and bidirectional:
             readers = [head_desc.name.split(" ", 1)[1].strip("'")]
             why_not = (f"{head_desc.name} reads the {n_a} features of a bidirectional {label}: it may be applied to out[t] (both directions "
@@ -321,7 +321,7 @@ def describe_state_dict(obj: Any, source: str = "state dict", head: Any = None, 
                        embedding=emb, vocab=vocab)
 
 
-def _unambiguous_head(state: Mapping[str, Any], rest: list[str], n_a: int, n_x: int) -> tuple[Head | None, str, list[str]]:
+def _unambiguous_head(state: Mapping[str, Any], rest: list[str], n_a: int, n_x: int, embedded: bool = False) -> tuple[Head | None, str, list[str]]:
     """The output layer when the tensors outside the LSTM leave no doubt (module docstring), or
     ``(None, why not, the modules that could read a⟨t⟩)``."""
     if not rest:
@@ -338,7 +338,7 @@ def _unambiguous_head(state: Mapping[str, Any], rest: list[str], n_a: int, n_x: 
         return None, f"{name}.weight {W.shape} has no bias: it could as well be an nn.Embedding or a bias-free layer anywhere", [name]
     if others:
         return None, f"other tensors outside the LSTM ({_names(others)}) could sit in front of the LSTM or between the LSTM and {_label(name)}", [name]
-    if W.shape[0] == n_x:
+    if W.shape[0] == n_x and not (embedded and n_a != n_x):  # behind an embedding of n_x features, a projection in front reads n_x
         return None, f"{_label(name)} maps {n_a} features to {n_x} = n_x: it could be an input projection in front of the LSTM", [name]
     how = ("the only tensors outside the LSTM; a state dict has no graph, so this assumes y is read from a⟨t⟩ with nothing in "
            "between (pass head=False if the module applies something first)")
