@@ -154,22 +154,23 @@ class Case:
     init: str
     seed: int
     method: str
+    mode: str = "fast"
 
     def __str__(self) -> str:
-        return f"{self.method}-{self.arch}-{self.scale}-{self.kind}-T{self.T}-{self.init}"
+        return f"{self.method}-{self.mode}-{self.arch}-{self.scale}-{self.kind}-T{self.T}-{self.init}"
 
 
 KINDS = ("box", "ball_batched", "onehot", "mixed_sequence")
 
 
-def cases(count: int, seed: int, horizons: tuple[int, ...], method: str) -> list[Case]:
+def cases(count: int, seed: int, horizons: tuple[int, ...], method: str, mode: str = "fast") -> list[Case]:
     rng = np.random.default_rng(seed)
     archs = list(ARCHS)
     out = []
     for i in range(count):
         out.append(Case(archs[i % len(archs)], list(SCALES)[(i // 2) % len(SCALES)], KINDS[(i // 3) % len(KINDS)],
                         horizons[(i // 4) % len(horizons)], ("zeros", "arrays", "intervals")[(i // 5) % 3],
-                        int(rng.integers(2**31)), method))
+                        int(rng.integers(2**31)), method, mode))
     return out
 
 
@@ -179,7 +180,7 @@ def build(case: Case):
     model = make_model(case.arch, rng, n_x, 3 if case.seed % 3 else 0, case.scale)
     inputs, kw = make_inputs(rng, case.kind, n_x, case.T, model.embedding is not None)
     a0, c0 = make_initial(rng, model, case.init)
-    trace = ls.propagate(model, inputs, a0=a0, c0=c0, method=case.method, **kw)
+    trace = ls.propagate(model, inputs, a0=a0, c0=c0, method=case.method, mode=case.mode, **kw)
     return model, inputs, a0, c0, trace
 
 
@@ -211,7 +212,9 @@ def run_case(case: Case, samples: int, search: int) -> None:
 
 
 DEFAULT_CASES = [c for m in METHODS for c in cases(24, seed=51 + METHODS.index(m), horizons=(1, 4, 9), method=m)]
+DEFAULT_CASES += cases(8, seed=57, horizons=(3, 6), method="best", mode="rigorous")
 SLOW_CASES = [c for m in METHODS for c in cases(96, seed=61 + 7 * METHODS.index(m), horizons=(2, 10, 25, 40), method=m)]
+SLOW_CASES += [c for m in METHODS for c in cases(26, seed=71 + METHODS.index(m), horizons=(5, 20), method=m, mode="rigorous")]
 
 
 @pytest.mark.parametrize("case", DEFAULT_CASES, ids=str)

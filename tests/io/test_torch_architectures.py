@@ -281,3 +281,23 @@ def test_imported_models_are_bounded_soundly(arch):
     for method in ("interval", "best"):
         trace = ls.propagate(m, ball, method=method)
         assert_sound(m, ball, trace, samples=8, dps=40, search=2)
+
+
+def test_npz_of_a_gru_state_dict(tmp_path):
+    """Arrays in PyTorch naming inside an .npz (no pickles) go through the same rules."""
+    gru = randomize(nn.GRU(3, 2, num_layers=2), 13)
+    np.savez(tmp_path / "gru.npz", **{k: v.numpy() for k, v in gru.state_dict().items()}, vocab=np.array(list("xyz")))
+    m = ls.load(tmp_path / "gru.npz")
+    assert m.describe() == "gru 2, gru 2" and m.info.vocab == ("x", "y", "z")
+    xs = _xs()
+    np.testing.assert_allclose(ls.forward(m, xs).a, _torch_run(gru, xs)[0], rtol=RTOL, atol=ATOL)
+
+
+def test_tightness_on_a_model():
+    from lstm_symbolic.testing import tightness
+
+    m = ls.load(randomize(Classifier(nn.GRU(3, 2, num_layers=2)), 14))
+    box = ls.Box(-np.ones(3), np.ones(3))
+    r = tightness(m, box, ls.propagate(m, box, steps=3, method="interval"), samples=50)
+    assert set(r) == {"layer1.r", "layer1.z", "layer1.n", "layer1.a", "layer2.r", "layer2.z", "layer2.n", "layer2.a", "y"}
+    assert all(((v > 0) & (v <= 1)).all() for v in r.values())
