@@ -4,7 +4,10 @@ Public API (a contract; see docs/guide.md)::
 
     Interval, exp, sigmoid, tanh                       sound interval arithmetic
     LSTMWeights, forward                               the model and its concrete forward pass
-    load (alias load_weights)                          exactly the model in a file (.npz, .pt, .onnx)
+    Model, Layer, Head                                 models beyond one LSTM layer (GRUs, stacks,
+                                                       bidirectional layers, an embedding)
+    load (alias load_weights)                          exactly the model in a file (.npz, .pt, .onnx,
+                                                       .keras, .h5)
     Box, LinfBall, OneHot, ClippedBall, Substitutions  input sets
     propagate                                          bounds per step: Trace of Intervals
     certify                                            certified / falsified / unknown per sample
@@ -15,7 +18,8 @@ Public API (a contract; see docs/guide.md)::
 from .errors import InputError, NotAModelError, ShapeError
 from .inputs import Box, ClippedBall, InputSet, LinfBall, OneHot, Substitutions
 from .interval import EmptyIntersectionError, Interval, exp, hull, intersect, sigmoid, tanh
-from .lstm import LSTMWeights, Run, forward
+from .lstm import LSTMWeights, ModelRun, Run, forward
+from .model import Head, Layer, Model
 from .io import load
 from .propagate import Trace, propagate
 from .certification.verdicts import Certificate, certify
@@ -38,6 +42,10 @@ __all__ = [
     "load_weights",
     "forward",
     "Run",
+    "ModelRun",
+    "Model",
+    "Layer",
+    "Head",
     "Box",
     "LinfBall",
     "OneHot",

@@ -88,18 +88,48 @@ class Progress:
 # --- models and option parsing --------------------------------------------------------------------
 
 
-def load_model_arg(model: str, head: str | None = None) -> Any:
-    """``MODEL``: a file (.npz, .pt/.pth, .onnx; read by :func:`lstm_symbolic.load`) or the word
-    ``demo`` for the built-in model (when no file of that name exists). ``head``: the
-    ``--head NAME`` option (``none``: no output layer; default: only an unambiguous one)."""
+def load_model_arg(model: str, head: str | None = None, vocab: str | None = None) -> Any:
+    """``MODEL``: a file (.npz, .pt/.pth, .onnx, .keras, .h5; read by :func:`lstm_symbolic.load`)
+    or the word ``demo`` for the built-in model (when no file of that name exists). ``head``: the
+    ``--head NAME`` option (``none``: no output layer; default: only an unambiguous one);
+    ``vocab``: the ``--vocab FILE`` option (:func:`read_vocab`)."""
     from .importers import LoadedModel, load_model
 
-    if model == "demo" and not os.path.exists(model):
-        from . import demo_model
-        from .io import load_as
+    symbols = None if vocab is None else read_vocab(vocab)
+    try:
+        if model == "demo" and not os.path.exists(model):
+            from . import demo_model
+            from .io import load_as
 
-        return LoadedModel.of(load_as(demo_model.DEMO_MODEL_PATH, head, "MODEL"), source="built-in demo model")
-    return load_model(model, head, "MODEL")
+            return LoadedModel.of(load_as(demo_model.DEMO_MODEL_PATH, head, "MODEL", vocab=symbols), source="built-in demo model")
+        return load_model(model, head, "MODEL", vocab=symbols)
+    except InputError as exc:
+        if exc.argument == "vocab":
+            raise InputError("--vocab", exc.expected, got=exc.got) from None
+        raise
+
+
+def read_vocab(path: str) -> list[str]:
+    """``--vocab FILE``: the input symbols in index order — a JSON list of strings, or a text
+    file with one symbol per line (the line without its newline, so a space is a symbol)."""
+    if not os.path.isfile(path):
+        raise InputError("--vocab", "an existing vocabulary file (one symbol per line, or a JSON list)", got=path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError("--vocab", "a UTF-8 text file", got=path, detail=str(exc)[:80]) from None
+    if text.lstrip().startswith("["):
+        try:
+            items = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError("--vocab", "a JSON list of strings", got=path, detail=str(exc)[:80]) from None
+        if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
+            raise InputError("--vocab", "a JSON list of strings", got=path)
+        return items
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()  # the final newline ends the last line
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
 
 
 def _float(text: str, option: str, what: str) -> float:
@@ -248,9 +278,9 @@ def _digits_arg(text: str) -> int:
 
 
 def _signals_arg(text: str) -> list[str]:
-    from .report import SIGNAL_LABELS
+    from .report import CELL_LABELS as SIGNAL_LABELS
 
-    aliases = {"f": "f", "u": "u", "o": "o", "c_tilde": "c_tilde", "ct": "c_tilde", "c": "c", "a": "a", "y": "y"}
+    aliases = {"f": "f", "u": "u", "o": "o", "c_tilde": "c_tilde", "ct": "c_tilde", "c": "c", "a": "a", "y": "y", "r": "r", "z": "z", "n": "n"}
     out: list[str] = []
     for item in text.split(","):
         if item.strip() not in aliases:
@@ -310,7 +340,7 @@ def _cmd_bounds(args: argparse.Namespace) -> int:
     from . import report as R
     from .propagate import propagate
 
-    model = load_model_arg(args.model, args.head)
+    model = load_model_arg(args.model, args.head, args.vocab)
     w = model.weights
     inputs, steps, desc = parse_input_spec(args.input, w.n_x, model.vocab, args.steps, args.batch_first)
     if args.signals and "y" in args.signals and w.n_y is None:
@@ -322,12 +352,12 @@ def _cmd_bounds(args: argparse.Namespace) -> int:
     finally:
         progress.close()
     elapsed = time.perf_counter() - start
-    names = [n for n in (args.signals or list(R.SIGNAL_LABELS)) if getattr(trace, n) is not None]
+    names = [n for n in (args.signals or list(R.CELL_LABELS)) if getattr(trace, n) is not None]
     summaries = [R.SignalSummary(n, [R.summarize(getattr(trace, n), args.method)]) for n in names]
     classes = _class_names(model) if "y" in names else None
     n_y = "none" if w.n_y is None else str(w.n_y)
     head = [
-        f"model: {model.source}: n_x = {w.n_x}, n_a = {w.n_a}, n_y = {n_y}",
+        f"model: {model.source}: n_x = {w.n_x}, n_a = {w.n_a}, n_y = {n_y}" + (f" ({w.describe()})" if hasattr(w, "describe") else ""),
         f"input: {desc}, T = {steps}; a⟨0⟩ = c⟨0⟩ = 0",
         f"method: {args.method} (mode {args.mode}), {elapsed:.3f} s",
     ] + [f"note: {n}" for n in model.notes]
@@ -440,7 +470,7 @@ def _cmd_certify(args: argparse.Namespace) -> int:
     from .lstm import forward
     from .report import _jsonable, fmt_down
 
-    model = load_model_arg(args.model, args.head)
+    model = load_model_arg(args.model, args.head, args.vocab)
     w = model.weights
     if w.W_y is None:
         raise InputError("MODEL", "a model with an output layer (W_y, b_y) to certify labels")
@@ -587,6 +617,10 @@ _HEAD_HELP = ("the output layer: a module name of a PyTorch state dict (e.g. fc)
               "name, or 'none'; default: only one the file leaves no doubt about")
 
 
+_VOCAB_HELP = ("the model's input symbols in index order (one per line, or a JSON list), for onehot:t,h,e and "
+               "text=… inputs; replaces the file's own vocabulary")
+
+
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="lstm-symbolic", description="Sound (outward-rounded) bounds on every signal inside an LSTM.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -604,8 +638,9 @@ def _parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bounds", help="bounds of every signal of a model over an input set",
                        description="Bounds of Γ_f, Γ_u, Γ_o, c̃, c, a, y at every step for every input sequence in the set.")
     b.add_argument("model", metavar="MODEL", help="model file: .npz (seed or PyTorch naming), .pt/.pth (PyTorch state_dict), "
-                   ".onnx; or 'demo' for the built-in model")
+                   ".onnx, .keras / .h5 (Keras); or 'demo' for the built-in model")
     b.add_argument("--head", metavar="NAME", default=None, help=_HEAD_HELP)
+    b.add_argument("--vocab", metavar="FILE", default=None, help=_VOCAB_HELP)
     b.add_argument("--steps", type=_steps_arg, default=None, help="number of steps T (default: the input's time axis)")
     b.add_argument("--input", required=True, metavar="SPEC",
                    help="onehot[:TOKENS] | linf:EPS[:CENTER.npy|:text=TEXT] | box:LO:HI (LO, HI numbers or .npy)")
@@ -613,7 +648,8 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--mode", choices=("fast", "rigorous"), default="fast",
                    help="fast: numpy exp/tanh widened by a tested ulp budget; rigorous: no libm trusted")
     b.add_argument("--format", choices=("table", "json", "markdown"), default="table")
-    b.add_argument("--signals", type=_signals_arg, default=None, help="comma list among f,u,o,c_tilde,c,a,y (default all)")
+    b.add_argument("--signals", type=_signals_arg, default=None,
+                   help="comma list among f,u,o,c_tilde,c,a,y (an LSTM) or r,z,n,a,y (a GRU) (default all of the last layer)")
     b.add_argument("--digits", type=_digits_arg, default=4, help="decimals in tables, 0 to 50 (rounded outward; default 4)")
     b.add_argument("--plot", metavar="PNG", default=None, help="also write a plot (needs matplotlib)")
     b.add_argument("--batch-first", action="store_true", help="CENTER / LO / HI .npy arrays are (B, T, n_x) instead of (T, B, n_x)")
@@ -626,6 +662,7 @@ def _parser() -> argparse.ArgumentParser:
                        "(JSON lines, resumable, a summary table).")
     c.add_argument("model", metavar="MODEL", help="model file (as for bounds) or 'demo'")
     c.add_argument("--head", metavar="NAME", default=None, help=_HEAD_HELP)
+    c.add_argument("--vocab", metavar="FILE", default=None, help=_VOCAB_HELP)
     c.add_argument("--inputs", required=True, metavar="X.npy",
                    help="floats (T, n_x) or (T, B, n_x), or integer tokens (T,) or (T, B) (one-hot encoded)")
     c.add_argument("--labels", required=True, metavar="Y.npy", help="integer labels (B,) (or one), or the word 'predicted'")

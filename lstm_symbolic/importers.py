@@ -34,9 +34,9 @@ class LoadedModel:
         return cls(w, vocab, source if source is not None else (info.source if info else ""), list(info.notes) if info else [])
 
 
-def load_model(path: str | os.PathLike[str], head: Any = None, argument: str = "MODEL") -> LoadedModel:
+def load_model(path: str | os.PathLike[str], head: Any = None, argument: str = "MODEL", vocab: Any = None) -> LoadedModel:
     """:func:`lstm_symbolic.load`, as a :class:`LoadedModel`; errors name ``argument``."""
-    return LoadedModel.of(load_as(path, head, argument))
+    return LoadedModel.of(load_as(path, head, argument, vocab=vocab))
 
 
 def from_torch_file(path: str | os.PathLike[str], head: Any = None) -> LSTMWeights:

@@ -31,6 +31,7 @@ __all__ = [
     "load_weights",
     "forward",
     "Run",
+    "ModelRun",
     "cell_step",
     "softmax",
 ]
@@ -261,16 +262,44 @@ def _initial(value: Any, name: str, n_a: int, batch: int) -> np.ndarray:
         raise ShapeError(name, f"shape ({n_a},) or ({batch}, {n_a})", got=f"shape {arr.shape}") from exc
 
 
-def forward(w: LSTMWeights, xs: Any, a0: Any = None, c0: Any = None, batch_first: bool = False) -> Run:
+class ModelRun:
+    """Signals of a concrete forward pass of a :class:`~lstm_symbolic.model.Model`: ``layers``,
+    one dict per layer ``{signal: array (T, [B,] n)}`` (a bidirectional layer's directions
+    concatenated, forward first), ``y`` (T, [B,] n_y) or None; the last layer's signals are
+    also attributes (``run.a``, a GRU's ``run.z`` …). With ``batch_first`` a batch is (B, T, n)."""
+
+    def __init__(self, layers: list[dict[str, np.ndarray]], y: np.ndarray | None) -> None:
+        self.layers, self.y = layers, y
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or name in ("layers", "y"):
+            raise AttributeError(name)
+        if name in self.layers[-1]:
+            return self.layers[-1][name]
+        if name in GATES + ("c_tilde", "c", "a"):
+            return None
+        raise AttributeError(f"no signal {name!r} (signals: {', '.join(self.layers[-1])})")
+
+
+def forward(w: Any, xs: Any, a0: Any = None, c0: Any = None, batch_first: bool = False) -> Any:
     """Concrete float64 forward pass.
 
     ``xs``: (T, n_x) or (T, B, n_x) — or (B, T, n_x) with ``batch_first=True`` (a 2-D ``xs``
     is one unbatched sequence (T, n_x) in both layouts, as for PyTorch's ``nn.LSTM``);
     ``a0``, ``c0``: (n_a,) or (B, n_a), default zeros. Returns a :class:`Run` of arrays
     (T, [B,] n) — (B, T, n) for a batch when ``batch_first``.
+
+    ``w`` may also be a :class:`~lstm_symbolic.model.Model` (stacks, bidirectional layers,
+    GRUs, an embedding: ``xs`` are then one-hot vectors over the vocabulary): then ``a0``,
+    ``c0`` are per cell as for :func:`~lstm_symbolic.propagate`, and the result is a
+    :class:`ModelRun` with every layer's signals.
     """
+    from .model import Model
+
+    if isinstance(w, Model):
+        return _forward_model(w, xs, a0, c0, batch_first)
     if not isinstance(w, LSTMWeights):
-        raise InputError("w", "an LSTMWeights", got=type(w).__name__)
+        raise InputError("w", "an LSTMWeights or a Model", got=type(w).__name__)
     if not isinstance(batch_first, (bool, np.bool_)):
         raise InputError("batch_first", "True or False", got=batch_first)
     x = finite_array(xs, "xs")
@@ -300,3 +329,39 @@ def forward(w: LSTMWeights, xs: Any, a0: Any = None, c0: Any = None, batch_first
     if not batched:
         stacked = {k: (None if v is None else v[:, 0, :]) for k, v in stacked.items()}
     return Run(**stacked)
+
+
+def _forward_model(model: Any, xs: Any, a0: Any, c0: Any, batch_first: Any) -> ModelRun:
+    from .model import concrete_run, per_cell
+
+    if not isinstance(batch_first, (bool, np.bool_)):
+        raise InputError("batch_first", "True or False", got=batch_first)
+    x = finite_array(xs, "xs")
+    given_shape, batched = x.shape, x.ndim == 3
+    if batched and batch_first:
+        x = x.transpose(1, 0, 2)
+    if x.ndim not in (2, 3) or x.shape[-1] != model.n_x or x.shape[0] == 0:
+        raise ShapeError("xs", f"shape (T, {model.n_x}) or (T, B, {model.n_x}) ((B, T, {model.n_x}) with batch_first) with T >= 1",
+                         got=f"shape {given_shape}")
+    xb = x if batched else x[:, None, :]
+    B = xb.shape[1]
+    given = {"a": per_cell(model, a0, "a0"), "c": per_cell(model, c0, "c0")}
+    cells = model.cells
+    states = []
+    for i, cell in enumerate(cells):
+        st = {}
+        for name in cell.state:
+            label = f"{name}0" if len(cells) == 1 else f"{name}0[{i}]"
+            st[name] = _initial(given[name][i], label, cell.state_sizes[name], B)
+        for name in given:
+            if name not in cell.state and given[name][i] is not None:
+                raise InputError(f"{name}0" if len(cells) == 1 else f"{name}0[{i}]", f"None (a {cell.kind} cell has no state {name!r})")
+        states.append(st)
+    layers, y = concrete_run(model, xb, states)
+    if batched and batch_first:
+        layers = [{k: v.transpose(1, 0, 2) for k, v in d.items()} for d in layers]
+        y = None if y is None else y.transpose(1, 0, 2)
+    if not batched:
+        layers = [{k: v[:, 0, :] for k, v in d.items()} for d in layers]
+        y = None if y is None else y[:, 0, :]
+    return ModelRun(layers, y)

@@ -20,12 +20,14 @@ from ._validate import finite_array
 from .errors import InputError, ShapeError
 from .inputs import InputSet, as_schedule
 from .interval import Interval
-from .model import Model, as_model
+from .model import Model, as_model, per_cell
 
 __all__ = ["propagate", "unroll", "one_step", "Trace", "Final", "SIGNALS", "METHODS"]
 
 #: Signals of an LSTM trace, in the seed's notation (other cells have their own names).
 SIGNALS = ("f", "u", "o", "c_tilde", "c", "a", "y")
+#: Every cell's signal names: a trace answers None for those its last layer does not have.
+_KNOWN = SIGNALS + ("r", "z", "n")
 METHODS = M.METHODS
 _MODES = ("fast", "rigorous")
 #: Memory budget (bytes) for the dense generator matrices of one symbolic batch chunk.
@@ -39,7 +41,8 @@ class Trace:
     signals are its two directions' concatenated, forward first); ``y``: the softmax output's
     bounds (T, [B,] n_y) or None without a head. Index ``t-1`` of the time axis is step ``t``.
     The last layer's signals are also attributes: ``trace.f, .u, .o, .c_tilde, .c, .a`` for an
-    LSTM (None for signals the last layer's cell does not have).
+    LSTM, ``trace.r, .z, .n, .a`` for a GRU (None for signals the last layer's cell does not
+    have).
     """
 
     def __init__(self, layers: Sequence[Mapping[str, Interval]], y: Interval | None, method: str, mode: str) -> None:
@@ -49,7 +52,7 @@ class Trace:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_") or name in ("layers", "y", "method", "mode"):
             raise AttributeError(name)
-        if name in SIGNALS or name in self.layers[-1]:
+        if name in _KNOWN or name in self.layers[-1]:
             return self.layers[-1].get(name)
         raise AttributeError(f"Trace has no signal {name!r} (signals: {', '.join(self.signals())})")
 
@@ -158,7 +161,11 @@ def propagate(
     ``w``: an :class:`~lstm_symbolic.LSTMWeights` or a :class:`~lstm_symbolic.model.Model`.
     ``inputs``: one input set used at every step (then ``steps=T`` is required), a sequence of
     T sets, or one set whose arrays carry the time axis. ``a0``, ``c0``: arrays or Intervals of
-    shape (n_a,) or (B, n_a); default zeros. ``method``: one of :data:`METHODS` —
+    shape (n_a,) or (B, n_a); default zeros. A model of several cells (a stack, a
+    bidirectional layer) takes one per cell, layer order and forward before reverse: a list
+    (each entry None, (n,) or (B, n)) or one array / Interval stacked like PyTorch's ``h_0``,
+    (num_layers · num_directions, [B,] n) (:func:`~lstm_symbolic.model.per_cell`); a GRU cell
+    has no ``c``. ``method``: one of :data:`METHODS` —
     ``"interval"`` (sound interval arithmetic, the cheapest), ``"symbolic"`` (forward affine
     forms: keeps the relations between signals), ``"linear"`` (backward linear bounds, CROWN
     class), ``"best"`` (the default: every method in lockstep, sharing bounds node by node).
@@ -226,12 +233,14 @@ def unroll(
             raise InputError(name, "a positive integer" if name == "window" else "a non-negative integer", got=value)
         options[name] = int(value)
     schedule, B_in = as_schedule(inputs, steps, model.n_x)
-    B_init = max(_batch_size(a0), _batch_size(c0))
-    if B_in is not None and B_init and B_init != B_in:
-        raise ShapeError("a0" if _batch_size(a0) else "c0", f"batch size {B_in} like the inputs", got=B_init)
-    for name, v in (("a0", a0), ("c0", c0)):
-        if B_init and _batch_size(v) not in (0, B_init):
-            raise ShapeError(name, f"batch size {B_init} like the other initial state", got=_batch_size(v))
+    inits = _named_initial(model, a0, c0)
+    sizes = [(n, _batch_size(v)) for n, v in inits if v is not None]
+    B_init = max([b for _, b in sizes], default=0)
+    for name, b in sizes:
+        if B_in is not None and b and b != B_in:
+            raise ShapeError(name, f"batch size {B_in} like the inputs", got=b)
+        if B_init and b not in (0, B_init):
+            raise ShapeError(name, f"batch size {B_init} like the other initial states", got=b)
     batched = B_in is not None or bool(B_init)
     B = B_in or B_init or 1
     chunk = _chunk_size(method, model, options)
@@ -243,7 +252,7 @@ def unroll(
         idx = slice(start, min(start + chunk, B))
         b = idx.stop - idx.start
         sub_sched = schedule if len(starts) == 1 else [(s.take_batch(idx), i) for s, i in schedule]
-        sub_a0, sub_c0 = (a0, c0) if len(starts) == 1 else (_take(a0, idx), _take(c0, idx))
+        sub_inits = inits if len(starts) == 1 else [(n, _take(v, idx)) for n, v in inits]
 
         def tick(t: int, ci: int = ci) -> None:
             if progress is not None:
@@ -252,7 +261,7 @@ def unroll(
         engine = M.make(method, model, b, mode, **options)
         if engine_hook is not None:
             engine = engine_hook(engine, idx)
-        layers, y, a_last = _run(engine, model, sub_sched, sub_a0, sub_c0, b, tick)
+        layers, y, a_last = _run(engine, model, sub_sched, sub_inits, b, tick)
         traces.append((layers, y))
         parts.append((engine, a_last, b))
     return _assemble(traces, batched, method, mode), Final(parts, model.head)
@@ -309,30 +318,35 @@ class _Recorder:
             self.bad = name
 
 
-def _state_init(cell: Any, a0: Any, c0: Any, B: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    given = {"a": a0, "c": c0}
-    out = {}
-    for name in cell.state:
-        out[name] = _initial_box(given.get(name), f"{name}0", cell.n_hidden, B)
-    for name, v in given.items():
-        if name not in cell.state and v is not None:
-            raise InputError(f"{name}0", f"None (a {cell.kind} cell has no state {name!r})", got="an initial state")
+def _named_initial(model: Model, a0: Any, c0: Any) -> list[tuple[str, Any]]:
+    """The initial states per cell and state name, ``[(argument name, value or None)]`` in cell
+    order, each cell's states in its ``state`` order (:func:`~lstm_symbolic.model.per_cell`
+    splits ``a0``/``c0``); a state given to a cell that has none (``c0`` for a GRU) raises."""
+    given = {"a": per_cell(model, a0, "a0"), "c": per_cell(model, c0, "c0")}
+    cells = model.cells
+    out = []
+    for i, cell in enumerate(cells):
+        for name, values in given.items():
+            label = f"{name}0" if len(cells) == 1 else f"{name}0[{i}]"
+            if name not in cell.state:
+                if values[i] is not None:
+                    raise InputError(label, f"None (a {cell.kind} cell has no state {name!r})", got="an initial state")
+                continue
+            out.append((label, values[i]))
     return out
 
 
-def _cells_initial(model: Model, a0: Any, c0: Any, B: int) -> list[dict[str, tuple[np.ndarray, np.ndarray]]]:
-    """Initial state boxes per cell (layer order, forward then reverse). ``a0``/``c0`` apply
-    to a single-cell model; a model with several cells takes a sequence of them (one per cell)
-    or None."""
-    cells = [c for layer in model.layers for c in ((layer.cell,) if layer.reverse is None else (layer.cell, layer.reverse))]
-    if len(cells) == 1:
-        return [_state_init(cells[0], a0, c0, B)]
-    out = []
-    for name, v in (("a0", a0), ("c0", c0)):
-        if v is not None and (not isinstance(v, (list, tuple)) or len(v) != len(cells)):
-            raise InputError(name, f"a list of {len(cells)} initial states (one per cell, layer order, forward first) or None")
-    for i, cell in enumerate(cells):
-        out.append(_state_init(cell, None if a0 is None else a0[i], None if c0 is None else c0[i], B))
+def _cells_initial(model: Model, inits: list[tuple[str, Any]], B: int) -> list[dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """Initial state boxes per cell (layer order, forward before reverse), each
+    ``{state name: (lo, hi)}`` of shape (B, n): default zeros."""
+    out, pos = [], 0
+    for cell in model.cells:
+        boxes = {}
+        for name in cell.state:
+            label, value = inits[pos]
+            pos += 1
+            boxes[name] = _initial_box(value, label, cell.state_sizes[name], B)
+        out.append(boxes)
     return out
 
 
@@ -345,12 +359,12 @@ def _step_cell(engine: Any, cell: Any, x: Any, state: dict[str, Any], t: int, in
     return sig
 
 
-def _run(engine: Any, model: Model, schedule: list, a0: Any, c0: Any, B: int, tick: Callable[[int], None]) -> tuple[list, Any, Any]:
-    inits = _cells_initial(model, a0, c0, B)
+def _run(engine: Any, model: Model, schedule: list, initial: list, B: int, tick: Callable[[int], None]) -> tuple[list, Any, Any]:
+    inits = _cells_initial(model, initial, B)
     T = len(schedule)
     rec = _Recorder(len(model.layers), T)
     y_store: tuple[np.ndarray, np.ndarray] | None = None
-    if not any(layer.bidirectional for layer in model.layers):
+    if not any(layer.bidirectional or layer.backward for layer in model.layers):
         states = [{k: engine.initial(*box) for k, box in init.items()} for init in inits]
         for t, (x_set, index) in enumerate(schedule):
             x = engine.input(x_set, index)
@@ -375,7 +389,7 @@ def _run(engine: Any, model: Model, schedule: list, a0: Any, c0: Any, B: int, ti
 
 
 def _run_layer_major(engine: Any, model: Model, schedule: list, inits: list, rec: _Recorder, tick: Callable[[int], None]) -> tuple[list, Any, Any]:
-    """Layer by layer over the whole sequence (bidirectional layers). Values kept for a later
+    """Layer by layer over the whole sequence (bidirectional and backward layers). Values kept for a later
     step are stored as values by persistent engines and as bounds otherwise (then re-entered
     as boxes: the relation to earlier steps is given up there, never soundness)."""
     T = len(schedule)
@@ -384,12 +398,8 @@ def _run_layer_major(engine: Any, model: Model, schedule: list, inits: list, rec
     xs: list[Any] = [None] * T  # inputs of the current layer, per step (None: the input set)
     cell_index = 0
     for l, layer in enumerate(model.layers):
-        directions = [(layer.cell, range(T), slice(0, layer.cell.n_hidden))]
-        if layer.reverse is not None:
-            n = layer.cell.n_hidden
-            directions.append((layer.reverse, range(T - 1, -1, -1), slice(n, n + layer.reverse.n_hidden)))
         outs: list[list[Any]] = []
-        for cell, order, cols in directions:
+        for d, (cell, order) in enumerate(layer.orders(T)):
             init = inits[cell_index]
             cell_index += 1
             state = {k: engine.initial(*box) for k, box in init.items()}
@@ -401,8 +411,9 @@ def _run_layer_major(engine: Any, model: Model, schedule: list, inits: list, rec
                     lo, hi = engine.bounds(sig[name])
                     if layer.reverse is None:
                         rec.put(l, name, t, lo, hi)
-                    else:
-                        _put_wide(rec, l, name, t, lo, hi, cols, layer.n_out, len(cell.signals))
+                    else:  # each direction's signal fills its half of the layer's columns
+                        n = lo.shape[-1]
+                        _put_wide(rec, l, name, t, lo, hi, slice(d * n, (d + 1) * n), 2 * n)
                 out[t] = keep(sig["a"])
                 state = engine.end_step([{k: sig[k] for k in cell.state}])[0]
             outs.append(out)
@@ -429,7 +440,7 @@ def _fail_closed(rec: _Recorder) -> None:
         raise FloatingPointError(f"internal error: invalid bound for {rec.bad}; please report this model")
 
 
-def _put_wide(rec: _Recorder, l: int, name: str, t: int, lo: np.ndarray, hi: np.ndarray, cols: slice, width: int, _n: int) -> None:
+def _put_wide(rec: _Recorder, l: int, name: str, t: int, lo: np.ndarray, hi: np.ndarray, cols: slice, width: int) -> None:
     """Record one direction's bounds into the columns ``cols`` of a bidirectional layer's
     signal of ``width`` units."""
     d = rec.store[l]

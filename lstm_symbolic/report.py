@@ -62,6 +62,13 @@ SIGNAL_LABELS = {
     "a": ("a", "hidden state"),
     "y": ("y", "softmax output"),
 }
+#: Every cell's signals (the LSTM's above, a GRU's too), for tables of any model's trace.
+CELL_LABELS = {
+    **SIGNAL_LABELS,
+    "r": ("r", "reset gate (GRU)"),
+    "z": ("z", "update gate (GRU)"),
+    "n": ("n", "candidate (GRU)"),
+}
 
 
 # --- outward decimal formatting ---------------------------------------------------------------
@@ -245,7 +252,7 @@ def render_text(summaries: Sequence[SignalSummary], digits: int = 4) -> str:
     ``[min lo, max hi]`` (outward) and the mean width."""
     lines: list[str] = []
     for s in summaries:
-        sym, desc = SIGNAL_LABELS[s.name]
+        sym, desc = CELL_LABELS[s.name]
         lines.append(f"{sym}  {desc}")
         cells = [[_cell(c, t, digits) for c in s.columns] for t in range(s.steps)]
         widths = []
@@ -271,7 +278,7 @@ def render_markdown(summaries: Sequence[SignalSummary], digits: int = 4, heading
     """The same tables in Markdown (one per signal)."""
     lines: list[str] = []
     for s in summaries:
-        sym, desc = SIGNAL_LABELS[s.name]
+        sym, desc = CELL_LABELS[s.name]
         lines += [f"{heading} {sym} — {desc}", ""]
         head = ["t"]
         for c in s.columns:
@@ -415,7 +422,7 @@ def plot_summary(summaries: Sequence[SignalSummary], path: str | Path, title: st
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     for ax, s in zip(axes, summaries):
         t = np.arange(1, s.steps + 1)
-        sym, desc = SIGNAL_LABELS[s.name]
+        sym, desc = CELL_LABELS[s.name]
         for c in s.columns:
             if c.width is None:
                 continue

@@ -175,24 +175,72 @@ class _StateMembers:
         return np.where(rng.random(self.lo.shape) < 0.5, self.hi, self.lo)
 
 
+class _Initial:
+    """Every initial state of a model (each cell's ``a`` and ``c``, in cell order) for one batch
+    entry, as one flat vector: ``lo``, ``hi`` (N,); :meth:`args` turns flat vectors back into
+    the ``a0``, ``c0`` arguments of propagate / forward / the reference (arrays for a one-cell
+    model, per-cell lists otherwise)."""
+
+    def __init__(self, model: Any, a0: Any, c0: Any, b: int | None, single: bool) -> None:
+        from .model import per_cell
+
+        given = {"a": per_cell(model, a0, "a0"), "c": per_cell(model, c0, "c0")}
+        self.pieces: list[tuple[int, str, int, int]] = []  # (cell, state name, start, stop)
+        los, his, pos = [], [], 0
+        self.cells = len(model.cells)
+        for i, cell in enumerate(model.cells):
+            for name in cell.state:
+                n = cell.state_sizes[name]
+                m = _StateMembers(given[name][i], n, b)
+                los.append(m.lo)
+                his.append(m.hi)
+                self.pieces.append((i, name, pos, pos + n))
+                pos += n
+        self.lo, self.hi = np.concatenate(los), np.concatenate(his)
+        self.single = single
+        self.point = bool((self.lo == self.hi).all())
+
+    def random(self, rng: np.random.Generator) -> np.ndarray:
+        r = rng.random(self.lo.shape)
+        return np.clip(self.lo * (1.0 - r) + self.hi * r, self.lo, self.hi)
+
+    def extreme(self, rng: np.random.Generator) -> np.ndarray:
+        return np.where(rng.random(self.lo.shape) < 0.5, self.hi, self.lo)
+
+    def args(self, flat: np.ndarray) -> tuple[Any, Any]:
+        """``(a0, c0)`` for flat state vectors (N,) or (K, N)."""
+        out: dict[str, list[Any]] = {"a": [None] * self.cells, "c": [None] * self.cells}
+        for i, name, start, stop in self.pieces:
+            out[name][i] = np.array(flat[..., start:stop])
+        if self.cells == 1:
+            return out["a"][0], out["c"][0]
+        return out["a"], (None if all(v is None for v in out["c"]) else out["c"])
+
+
 @dataclass(frozen=True)
 class SampledSequence:
     """One member of the input set: batch entry ``b`` (None: unbatched), inputs ``xs`` (T, n_x),
-    initial state ``a0``, ``c0`` (n_a,), and how it was drawn (``kind``)."""
+    initial state ``a0``, ``c0`` (n_a,) — for a model of several cells, per-cell lists as
+    :func:`~lstm_symbolic.propagate` takes them (``c0`` None without LSTM cells) — and how it
+    was drawn (``kind``)."""
 
     b: int | None
     xs: np.ndarray
-    a0: np.ndarray
-    c0: np.ndarray
+    a0: Any
+    c0: Any
     kind: str
+    flat: np.ndarray | None = None  # every initial state as one vector (for the search)
 
 
 class _Plan:
     """The resolved schedule: one :class:`_StepMembers` per step, per batch entry."""
 
     def __init__(self, weights: Any, inputs: Any, steps: int | None, a0: Any, c0: Any, batch_hint: int | None) -> None:
-        schedule, B = as_schedule(inputs, steps, weights.n_x)
-        for value in (a0, c0):
+        from .model import as_model, per_cell
+
+        model = as_model(weights)
+        schedule, B = as_schedule(inputs, steps, model.n_x)
+        for value in per_cell(model, a0, "a0") + per_cell(model, c0, "c0"):
             arr = value.lo if isinstance(value, Interval) else value
             if arr is not None and np.ndim(arr) == 2:
                 B = B or int(np.shape(arr)[0])
@@ -202,8 +250,8 @@ class _Plan:
         self.entries: list[int | None] = [None] if B is None else list(range(B))
         self.T = len(schedule)
         self.members = {b: [_StepMembers(s, t, b) for s, t in schedule] for b in self.entries}
-        self.a0 = {b: _StateMembers(a0, weights.n_a, b) for b in self.entries}
-        self.c0 = {b: _StateMembers(c0, weights.n_a, b) for b in self.entries}
+        single = not hasattr(weights, "layers")  # an LSTMWeights: arrays, as its v1 API
+        self.init = {b: _Initial(model, a0, c0, b, single or len(model.cells) == 1) for b in self.entries}
 
     def only(self, b: int | None) -> "_Plan":
         """The same plan restricted to batch entry ``b``."""
@@ -220,29 +268,29 @@ def _sequences(plan: _Plan, samples: int, rng: np.random.Generator) -> Iterator[
     for k in range(samples):
         b = plan.entries[k % len(plan.entries)]
         j = k // len(plan.entries)
-        steps, sa, sc = plan.members[b], plan.a0[b], plan.c0[b]
+        steps, init = plan.members[b], plan.init[b]
         if j < len(kinds):
             kind = kinds[j]
             if kind == "centre":
                 xs = np.array([m.centre() for m in steps])
-                a0, c0 = sa.random(rng), sc.random(rng)
+                flat = init.random(rng)
             else:
                 high = kind == "hi-corner"
                 xs = np.array([m.corner(high) for m in steps])
-                a0, c0 = (sa.hi, sc.hi) if high else (sa.lo, sc.lo)
+                flat = init.hi.copy() if high else init.lo.copy()
         else:
             kind = ("corners", "random", "mixed")[j % 3]
             if kind == "corners":
                 xs = np.array([m.extreme(rng, 1)[0] for m in steps])
-                a0, c0 = sa.extreme(rng), sc.extreme(rng)
+                flat = init.extreme(rng)
             elif kind == "random":
                 xs = np.array([m.random(rng, 1)[0] for m in steps])
-                a0, c0 = sa.random(rng), sc.random(rng)
+                flat = init.random(rng)
             else:
                 xs = np.array([(m.extreme(rng, 1) if rng.random() < 0.5 else m.random(rng, 1))[0] for m in steps])
-                a0 = sa.extreme(rng) if rng.random() < 0.5 else sa.random(rng)
-                c0 = sc.extreme(rng) if rng.random() < 0.5 else sc.random(rng)
-        yield SampledSequence(b, xs, np.array(a0, dtype=np.float64), np.array(c0, dtype=np.float64), kind)
+                flat = np.where(rng.random(init.lo.shape) < 0.5, init.extreme(rng), init.random(rng))
+        a0, c0 = init.args(flat)
+        yield SampledSequence(b, xs, a0, c0, kind, flat)
 
 
 def sample_sequences(
@@ -261,9 +309,15 @@ def sample_sequences(
 # --- search for extremes -------------------------------------------------------------------
 
 
-def _signal_values(weights: Any, xs: np.ndarray, a0: np.ndarray, c0: np.ndarray, name: str) -> np.ndarray:
-    """Float forward pass of a batch of sequences ``xs`` (T, K, n_x): signal ``name`` (T, K, n)."""
+def _signal_values(weights: Any, xs: np.ndarray, init: _Initial, flat: np.ndarray, name: str) -> np.ndarray:
+    """Float forward pass of a batch of sequences ``xs`` (T, K, n_x) from the initial states
+    ``flat`` (K, N): signal ``name`` (T, K, n) — ``"a"``, ``"y"``, or ``"layer2.c"`` for a
+    layer of a model."""
+    a0, c0 = init.args(flat)
     run = forward(weights, xs, a0=a0, c0=c0)
+    if "." in name:
+        layer, _, sig = name.partition(".")
+        return run.layers[int(layer[len("layer"):]) - 1][sig]
     return getattr(run, name)
 
 
@@ -280,8 +334,9 @@ def search_extremes(
     sweeps: int = 2,
 ) -> list[SampledSequence]:
     """For each target ``(signal, step, unit, direction)`` (``step`` 1-based, ``direction``
-    +1 to maximise, −1 to minimise) find a member sequence pushing that signal far in that
-    direction: best of ``restarts`` random corner/random starts, then ``sweeps`` passes of
+    +1 to maximise, −1 to minimise; ``signal`` a name of the last layer or ``y``, or
+    ``"layer2.c"`` for a layer of a model) find a member sequence pushing that signal far in
+    that direction: best of ``restarts`` random corner/random starts, then ``sweeps`` passes of
     coordinate-wise hill climbing (each step's input coordinates moved to their ends, tokens
     swapped, initial-state coordinates moved to their ends), all on the float forward pass.
     The result is meant to be verified *exactly* by the caller."""
@@ -289,51 +344,65 @@ def search_extremes(
     if b is None and plan.B is not None:
         b = 0
     rng = np.random.default_rng(seed)
-    members, sa, sc = plan.members[b], plan.a0[b], plan.c0[b]
+    members, init = plan.members[b], plan.init[b]
     found = []
     for name, step, unit, direction in targets:
         T = step
         starts = list(_sequences(plan.only(b), 3 + restarts, rng))
         X = np.stack([s.xs[:T] for s in starts], axis=1)
-        A = np.stack([s.a0 for s in starts])
-        C = np.stack([s.c0 for s in starts])
-        score = direction * _signal_values(weights, X, A, C, name)[T - 1, :, unit]
+        S = np.stack([s.flat for s in starts])
+        score = direction * _signal_values(weights, X, init, S, name)[T - 1, :, unit]
         k = int(np.argmax(score))
-        xs, a, c, best = X[:, k].copy(), A[k].copy(), C[k].copy(), score[k]
+        xs, st, best = X[:, k].copy(), S[k].copy(), score[k]
         for _ in range(sweeps):
             # initial-state coordinates first, then each step's inputs
-            for which in ("a0", "c0"):
-                sm = sa if which == "a0" else sc
-                if sm.point:
-                    continue
+            if not init.point:
                 cand = []
-                for j in range(len(sm.lo)):
-                    for end in (sm.lo, sm.hi):
-                        v = (a if which == "a0" else c).copy()
+                for j in range(len(init.lo)):
+                    if init.lo[j] == init.hi[j]:
+                        continue
+                    for end in (init.lo, init.hi):
+                        v = st.copy()
                         v[j] = end[j]
                         cand.append(v)
-                cand_arr = np.array(cand)
-                K = len(cand_arr)
-                Acand = cand_arr if which == "a0" else np.broadcast_to(a, (K, len(a)))
-                Ccand = cand_arr if which == "c0" else np.broadcast_to(c, (K, len(c)))
-                vals = direction * _signal_values(weights, np.broadcast_to(xs[:, None], (T, K, xs.shape[1])), Acand, Ccand, name)[T - 1, :, unit]
-                k = int(np.argmax(vals))
-                if vals[k] > best:
-                    best = vals[k]
-                    a, c = np.array(Acand[k]), np.array(Ccand[k])
+                if cand:
+                    cand_arr = np.array(cand)
+                    K = len(cand_arr)
+                    vals = direction * _signal_values(weights, np.broadcast_to(xs[:, None], (T, K, xs.shape[1])), init, cand_arr, name)[T - 1, :, unit]
+                    k = int(np.argmax(vals))
+                    if vals[k] > best:
+                        best, st = vals[k], cand_arr[k].copy()
             for t in range(T):
                 cand_x = members[t].variations(xs[t], rng)
                 K = len(cand_x)
                 Xc = np.repeat(xs[:, None, :], K, axis=1)
                 Xc[t] = cand_x
-                vals = direction * _signal_values(weights, Xc, np.broadcast_to(a, (K, len(a))), np.broadcast_to(c, (K, len(c))), name)[T - 1, :, unit]
+                vals = direction * _signal_values(weights, Xc, init, np.broadcast_to(st, (K, len(st))), name)[T - 1, :, unit]
                 k = int(np.argmax(vals))
                 if vals[k] > best:
                     best, xs = vals[k], Xc[:, k].copy()
         full = np.array([m.centre() for m in members])  # steps after the target: anything
         full[:T] = xs
-        found.append(SampledSequence(b, full, a, c, f"search {name}⟨{step}⟩[{unit}] {'max' if direction > 0 else 'min'}"))
+        a_arg, c_arg = init.args(st)
+        found.append(SampledSequence(b, full, a_arg, c_arg, f"search {name}⟨{step}⟩[{unit}] {'max' if direction > 0 else 'min'}", st))
     return found
+
+
+def _signal_names(trace: Any) -> list[str]:
+    """Every signal a search can target in ``trace``: the last layer's (and ``y``) for a
+    single layer, ``layerL.name`` for every layer of a deeper model (and ``y``)."""
+    layers = getattr(trace, "layers", None)
+    if layers is None or len(layers) == 1:
+        names = [n for n in SIGNALS if getattr(trace, n, None) is not None]
+        if layers is not None:
+            names = list(layers[0]) + (["y"] if trace.y is not None else [])
+        return names
+    out = [f"layer{l + 1}.{n}" for l, d in enumerate(layers) for n in d]
+    return out + (["y"] if trace.y is not None else [])
+
+
+def _bounds_width(trace: Any, name: str) -> int:
+    return int(np.shape(_trace_signal(trace, name).lo)[-1])
 
 
 # --- the two public checks -----------------------------------------------------------------
@@ -363,8 +432,10 @@ def assert_sound(
 ) -> None:
     """Check a trace against exact trajectories of sampled members of the input set.
 
-    ``weights``: :class:`~lstm_symbolic.LSTMWeights`; ``inputs``, ``a0``, ``c0``: exactly what
-    was given to :func:`~lstm_symbolic.propagate` (``a0``/``c0`` arrays or Intervals);
+    ``weights``: :class:`~lstm_symbolic.LSTMWeights` or a :class:`~lstm_symbolic.model.Model`
+    (every signal of every layer is then checked); ``inputs``, ``a0``, ``c0``: exactly what
+    was given to :func:`~lstm_symbolic.propagate` (``a0``/``c0`` arrays or Intervals, per cell
+    for a model of several cells);
     ``trace``: its result, (T, [B,] n) per signal. ``samples`` sequences are drawn (extreme
     points, random members, mixtures; round-robin over batch entries) and, with ``search=k``,
     ``k`` more found by hill climbing towards a bound (random signal, step and unit). Each runs
@@ -386,10 +457,10 @@ def assert_sound(
     rng = np.random.default_rng(seed)
     seqs = list(_sequences(plan, samples, rng))
     if search:
-        names = [n for n in SIGNALS if getattr(trace, n, None) is not None]
+        names = _signal_names(trace)
         for k in range(search):
             name = names[int(rng.integers(len(names)))]
-            n = np.shape(getattr(trace, name).lo)[-1]
+            n = _bounds_width(trace, name)
             target = (name, int(rng.integers(1, T + 1)), int(rng.integers(n)), int(rng.choice([-1, 1])))
             b = plan.entries[k % len(plan.entries)]
             seqs += search_extremes(weights, inputs, [target], steps=steps, a0=a0, c0=c0, b=b, seed=seed + k, restarts=2, sweeps=1)
@@ -409,9 +480,10 @@ def assert_sound(
         assert first is not None
         lines = [f"{len(found)}{'+' if len(found) >= max_report else ''} bound violation(s) by exact trajectories:"]
         lines += ["  " + str(v) for v in found]
+        show = lambda v: None if v is None else (v.tolist() if isinstance(v, np.ndarray) else [None if p is None else p.tolist() for p in v])  # noqa: E731
         lines.append(
             f"first from sequence kind={first.kind!r} batch entry={first.b}: xs={first.xs.tolist()!r}, "
-            f"a0={first.a0.tolist()!r}, c0={first.c0.tolist()!r}"
+            f"a0={show(first.a0)!r}, c0={show(first.c0)!r}"
         )
         raise AssertionError("\n".join(lines))
 
@@ -445,15 +517,15 @@ def tightness(
     plan = _Plan(weights, inputs, steps, a0, c0, _trace_batch(trace))
     batched = _trace_batch(trace) is not None
     rng = np.random.default_rng(seed)
-    names = [n for n in SIGNALS if getattr(trace, n, None) is not None]
-    out = {n: np.zeros(np.shape(getattr(trace, n).lo)) for n in names}
+    names = _signal_names(trace)
+    out = {n: np.zeros(np.shape(_trace_signal(trace, n).lo)) for n in names}
     for b in plan.entries:
         seqs = list(_sequences(plan.only(b), samples, rng))
         X = np.stack([s.xs for s in seqs], axis=1)
-        run = forward(weights, X, a0=np.stack([s.a0 for s in seqs]), c0=np.stack([s.c0 for s in seqs]))
+        S = np.stack([s.flat for s in seqs])
         for n in names:
-            vals = getattr(run, n)  # (T, K, n)
-            iv = getattr(trace, n)
+            vals = _signal_values(weights, X, plan.init[b], S, n)  # (T, K, n)
+            iv = _trace_signal(trace, n)
             lo, hi = (iv.lo[:, b], iv.hi[:, b]) if batched else (iv.lo, iv.hi)
             with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
                 width = hi - lo
@@ -464,3 +536,10 @@ def tightness(
             else:
                 out[n] = ratio
     return out
+
+
+def _trace_signal(trace: Any, name: str) -> Any:
+    if "." in name:
+        layer, _, sig = name.partition(".")
+        return trace.layers[int(layer[len("layer"):]) - 1][sig]
+    return getattr(trace, name)

@@ -3,6 +3,7 @@ bounding method implements (:mod:`.base`)."""
 
 from .affine import Affine
 from .base import Cell, Ops
+from .gru import GRUCell
 from .lstm import LSTMCell
 
-__all__ = ["Affine", "Cell", "Ops", "LSTMCell"]
+__all__ = ["Affine", "Cell", "Ops", "LSTMCell", "GRUCell"]

@@ -14,7 +14,9 @@ The algebra is deliberately small. Its values stand for arrays of shape (B, n):
 - ``sigmoid(v)``, ``tanh(v)``: monotone nonlinearities;
 - ``gate(g, v)``: ``g ⊙ v`` for a gate ``g ∈ [0, 1]`` — so ``g ⊙ v`` lies between 0 and ``v``;
 - ``add(v, w)``: ``v + w``;
-- ``mix(z, n, h)``: ``(1 − z) ⊙ n + z ⊙ h`` for a gate ``z`` (GRU's update).
+- ``mix(z, n, h)``: ``(1 − z) ⊙ n + z ⊙ h`` for a gate ``z`` (GRU's update);
+- ``concat(vs)``: ``[v₁; v₂; …]`` (the unrolling loop joins a bidirectional layer's two
+  directions with it; cells do not need it).
 
 A cell also states its a priori domains (:meth:`Cell.a_priori`): ranges every signal has
 whatever the weights (gates in [0, 1], …), proved in ``docs/proofs/domains.md``. The unrolling
@@ -51,19 +53,23 @@ class Ops(Protocol):
 
     def mix(self, z: Any, n: Any, h: Any) -> Any: ...
 
+    def concat(self, vs: Sequence[Any]) -> Any: ...
+
 
 class Cell(Protocol):
     """One recurrent cell (one direction of one layer).
 
     ``n_in``: input size; ``n_hidden``: size of the output ``a``; ``state``: names of the
-    carried signals (``("a", "c")`` for an LSTM, ``("a",)`` for a GRU), each of size
-    ``n_hidden``; ``signals``: names of every signal :meth:`step` returns, in display order.
+    carried signals (``("a", "c")`` for an LSTM, ``("a",)`` for a GRU); ``state_sizes``: the
+    size of each (``a`` has ``n_hidden``; an LSTM with a projection has a larger ``c``);
+    ``signals``: names of every signal :meth:`step` returns, in display order.
     """
 
     kind: str
     n_in: int
     n_hidden: int
     state: tuple[str, ...]
+    state_sizes: Mapping[str, int]
     signals: tuple[str, ...]
 
     def step(self, ops: Ops, x: Any, state: Mapping[str, Any]) -> dict[str, Any]:

@@ -60,8 +60,9 @@ def from_arrays(arrays: Mapping[str, Any], head: Any = None, source: str = "arra
     if any(isinstance(k, str) and torch_io._KEY.match(k) for k in arrays):
         rest = {k: v for k, v in arrays.items() if k != "vocab"}
         desc = torch_io.describe_state_dict(rest, source, request, argument)
-        vocab = _vocab(arrays, desc.layers[0].W_x.value.shape[-1]) if desc.layers[0].W_x.value.ndim == 2 else None
-        return build(dataclasses.replace(desc, vocab=vocab), argument)
+        model = build(desc, argument)
+        vocab = _vocab(arrays, model.n_x)
+        return model if vocab is None else model.with_info(dataclasses.replace(model.info, vocab=vocab))
     missing = [k for k in SEED_KEYS if k not in arrays]
     if missing:
         raise NotAModelError(argument, "the arrays of an LSTM in seed naming (W_f, W_u, W_c, W_o, b_f, …) or PyTorch naming "

@@ -1,4 +1,4 @@
-"""ONNX: a graph with one ``LSTM`` node, and its output layer when the graph pins it down.
+"""ONNX: a graph of ``LSTM`` / ``GRU`` nodes, and its output layer when the graph pins it down.
 
 The reader (the ``onnx`` extra) first evaluates every constant sub-graph — each node whose
 inputs are all initializers or constants, with ``onnx.reference.ReferenceEvaluator`` — so a
@@ -6,15 +6,23 @@ inputs are all initializers or constants, with ``onnx.reference.ReferenceEvaluat
 is read as the value the graph computes; an LSTM input that depends on the graph's inputs is
 refused. It then parses the graph into a :class:`.description.Description`:
 
-- the recurrent nodes (``LSTM``, ``GRU``, ``RNN``), one entry per direction, with their gate
-  blocks in ONNX's order (:data:`GATES`: LSTM i, o, f, c) and every option the node sets;
-  what is not supported (peepholes ``P`` that are not all zero, ``sequence_lens``, ``clip``,
-  non-default activations, ``input_forget``, a non-zero or input-dependent initial state) is
-  refused in one place, :func:`.description.refusal`;
+- the recurrent nodes (``LSTM``, ``GRU``; ``RNN`` is refused), one entry per direction
+  (``direction`` forward, reverse or bidirectional), with their gate blocks in ONNX's order
+  (:data:`GATES`: LSTM i, o, f, c; GRU z, r, h), peepholes ``P`` (bounded: one diagonal term
+  per gate), a GRU's ``linear_before_reset``, and every option the node sets; what is not
+  supported (``sequence_lens``, ``clip``, non-default activations, ``input_forget``, a
+  non-zero or input-dependent initial state) is refused in one place,
+  :func:`.description.refusal`;
+- several recurrent nodes only as one chain, each reading the one before through the layout
+  ops ``torch.onnx.export`` writes: ``Squeeze`` of the direction axis (one direction), or
+  ``Transpose(perm=[0, 2, 1, 3])`` then ``Reshape`` to ``[0, 0, -1]`` (two directions, which
+  concatenates them forward first) — anything else between two recurrent nodes is refused;
 - the output layer, taken only when the graph is exactly ``Y_h`` (or ``Y``) -> [``Squeeze``,
   ``Unsqueeze``, ``Reshape``, ``Transpose``, ``Flatten``, ``Identity``, ``Cast``, and
   ``Gather`` of the direction axis or of the last step, each keeping the hidden axis last and
-  whole] -> ``MatMul`` / ``Gemm`` by a constant (+ one ``Add`` of a constant bias that
+  whole; for a bidirectional last node ``Transpose`` + ``Reshape`` joining the two directions,
+  and never ``Y_h``, whose reverse half is the state after the whole sequence] of the last
+  recurrent node -> ``MatMul`` / ``Gemm`` by a constant (+ one ``Add`` of a constant bias that
   broadcasts along the classes) -> [the same layout ops, ``Softmax``/``LogSoftmax`` on the
   class axis] -> a graph output. Anything else after the LSTM (a ``Relu``, a second layer,
   a ``MatMul`` on ``Y_c``) means no output layer is imported: the notes say which node and why
@@ -29,16 +37,17 @@ from typing import Any
 import numpy as np
 
 from ..errors import NotAModelError
-from .description import Description, Head, HeadRequest, Recurrent, Tensor, head_request
+from .description import Description, Head, HeadRequest, Recurrent, Tensor, head_request, refusal
 
 __all__ = ["GATES", "LABELS", "read_file", "describe_model"]
 
 #: How ONNX stacks the gate blocks of its ``LSTM`` / ``GRU`` / ``RNN`` operators (the ONNX
 #: operator specification), each as (ONNX's letter, the seed's gate): for the LSTM
-#: i -> Γ_u, o -> Γ_o, f -> Γ_f, c -> c̃. The only place this order is written.
+#: i -> Γ_u, o -> Γ_o, f -> Γ_f, c -> c̃; for the GRU z, r and the candidate h -> n. The only
+#: place this order is written.
 GATES: dict[str, tuple[tuple[str, str], ...]] = {
     "lstm": (("i", "u"), ("o", "o"), ("f", "f"), ("c", "c")),
-    "gru": (("z", "z"), ("r", "r"), ("h", "h")),
+    "gru": (("z", "z"), ("r", "r"), ("h", "n")),
     "rnn": (("i", "h"),),
 }
 #: What each recurrent operator is called in messages.
@@ -165,92 +174,196 @@ class _Graph:
 # --- the recurrent nodes -------------------------------------------------------------------------
 
 
-def _recurrent(g: _Graph, node: Any, source: str, argument: str) -> list[Recurrent]:
+def _recurrent(g: _Graph, node: Any, source: str, argument: str, layer: int = 0) -> list[Recurrent]:
     kind = _KINDS[node.op_type]
     attrs = _attrs(node)
     ins = list(node.input) + [""] * (8 - len(node.input))
     name = node.name or f"{node.op_type} -> {node.output[0] if node.output else '?'}"
     unsupported: list[tuple[str, str]] = []
     notes: list[str] = []
+    op = node.op_type
 
     def const(k: int, label: str) -> np.ndarray | None:
         if not ins[k]:
             return None
         value = g.constant(ins[k])
         if value is None:
-            if kind != "lstm":
+            if kind == "rnn":
                 return None
-            raise NotAModelError(argument, f"ONNX LSTM input {label} fixed in the file (an initializer, or computed from constants)",
+            raise NotAModelError(argument, f"ONNX {op} input {label} fixed in the file (an initializer, or computed from constants)",
                                  got=f"{source}: {label} = {ins[k]!r}: {g.why_not_constant(ins[k])}")
         return np.asarray(value, dtype=np.float64)
 
     W, Rm, B = const(1, "W"), const(2, "R"), const(3, "B")
-    if kind != "lstm":
+    if kind == "rnn":
         W = np.zeros((1, 0, 0)) if W is None else W
         Rm = np.zeros((1, 0, 0)) if Rm is None else Rm
         return [Recurrent(kind, LABELS[kind], name, GATES[kind], Tensor(W[d], ins[1], (d,)), Tensor(Rm[d], ins[2], (d,)),
-                          direction="forward" if d == 0 else "reverse") for d in range(max(W.shape[0], 1))]
+                          direction="forward" if d == 0 else "reverse", layer=layer) for d in range(max(W.shape[0], 1))]
+    k = len(GATES[kind])
     if W is None or Rm is None:
-        raise NotAModelError(argument, "an ONNX LSTM with inputs W and R", got=f"{source}: {name} lacks {'W' if W is None else 'R'}")
-    if W.ndim != 3 or Rm.ndim != 3 or W.shape[0] not in (1, 2) or W.shape[1] % 4 or Rm.shape[:2] != W.shape[:2]:
-        raise NotAModelError(argument, "ONNX LSTM W (num_directions, 4 n_a, n_x) and R (num_directions, 4 n_a, n_a)",
+        raise NotAModelError(argument, f"an ONNX {op} with inputs W and R", got=f"{source}: {name} lacks {'W' if W is None else 'R'}")
+    if W.ndim != 3 or Rm.ndim != 3 or W.shape[0] not in (1, 2) or W.shape[1] % k or Rm.shape[:2] != W.shape[:2]:
+        raise NotAModelError(argument, f"ONNX {op} W (num_directions, {k} n_a, n_x) and R (num_directions, {k} n_a, n_a)",
                              got=f"{source}: W {W.shape}, R {Rm.shape}")
-    dirs, n_a4 = W.shape[0], W.shape[1]
-    n_a = n_a4 // 4
-    if B is not None and B.shape != (dirs, 2 * n_a4):
-        raise NotAModelError(argument, f"ONNX LSTM B of shape ({dirs}, {2 * n_a4})", got=f"{source}: {ins[3]!r} has shape {B.shape}")
+    dirs, n_ak = W.shape[0], W.shape[1]
+    n_a = n_ak // k
+    if B is not None and B.shape != (dirs, 2 * n_ak):
+        raise NotAModelError(argument, f"ONNX {op} B of shape ({dirs}, {2 * n_ak})", got=f"{source}: {ins[3]!r} has shape {B.shape}")
     if "hidden_size" in attrs and int(attrs["hidden_size"]) != n_a:
         raise NotAModelError(argument, f"hidden_size = {n_a} (from W)", got=f"{source}: hidden_size={attrs['hidden_size']}")
     direction = str(attrs.get("direction", "forward"))
+    if direction not in ("forward", "reverse", "bidirectional"):
+        raise NotAModelError(argument, "direction forward, reverse or bidirectional", got=f"{source}: {name} direction={direction!r}")
     if (direction == "bidirectional") != (dirs == 2):
         raise NotAModelError(argument, f"W with {2 if direction == 'bidirectional' else 1} direction(s) for direction={direction}", got=f"{source}: W {W.shape}")
     acts = [str(a).lower() for a in attrs.get("activations", [])]
     if acts and acts != list(_DEFAULT_ACTIVATIONS[kind]) * dirs:
-        unsupported.append(("activations", f"{attrs['activations']}; only Sigmoid, Tanh, Tanh"))
+        unsupported.append(("activations", f"{attrs['activations']}; only {', '.join(a.capitalize() for a in _DEFAULT_ACTIVATIONS[kind])}"))
     for a in ("activation_alpha", "activation_beta"):
         if a in attrs:
             unsupported.append((a, f"{a}={attrs[a]}"))
     if "clip" in attrs:
-        unsupported.append(("cell clipping", f"clip={attrs['clip']}"))
-    if int(attrs.get("input_forget", 0)):
-        unsupported.append(("input_forget coupling", "input_forget=1"))
-    for a in sorted(set(attrs) - _KNOWN_ATTRS):
+        unsupported.append(("cell clipping", f"clip={attrs['clip']}: every pre-activation clamped to ±{attrs['clip']}, a step the bounds do not model"))
+    if kind == "lstm" and int(attrs.get("input_forget", 0)):
+        unsupported.append(("input_forget coupling", "input_forget=1 (the forget gate tied to the input gate)"))
+    known = _KNOWN_ATTRS if kind == "lstm" else _KNOWN_ATTRS - {"input_forget"}
+    if kind == "lstm":
+        known = known - {"linear_before_reset"}
+    for a in sorted(set(attrs) - known):
         unsupported.append((f"attribute {a}", f"{a}={attrs[a]}"))
     if ins[4]:
         where = (f"the graph input {ins[4]!r}" if ins[4] in g.inputs else
                  f"the constant {g.constant(ins[4]).tolist()!r}" if g.constant(ins[4]) is not None else f"computed in the graph ({ins[4]!r})")
         unsupported.append(("sequence_lens (per-sequence lengths)", f"{where}; variable lengths are not supported yet: drop it and "
                             "bound full-length sequences"))
-    for k, label, ours in ((5, "initial_h", "a0"), (6, "initial_c", "c0")):
-        if not ins[k]:
+    states = ((5, "initial_h", "a0"), (6, "initial_c", "c0")) if kind == "lstm" else ((5, "initial_h", "a0"),)
+    for slot, label, ours in states:
+        if not ins[slot]:
             continue
-        if ins[k] in g.inputs:
-            notes.append(f"{label} is the graph input {ins[k]!r}: bounds take {ours} = 0 unless you pass {ours} to propagate")
+        if ins[slot] in g.inputs:
+            notes.append(f"{label} is the graph input {ins[slot]!r}: bounds take {ours} = 0 unless you pass {ours} to propagate")
             continue
-        zero = g.provably_zero(ins[k])
+        zero = g.provably_zero(ins[slot])
         if zero:
-            if g.constant(ins[k]) is None:
+            if g.constant(ins[slot]) is None:
                 notes.append(f"{label} is computed in the graph as zeros ({zero}): {ours} = 0")
             continue
-        what = "a non-zero constant" if g.constant(ins[k]) is not None else f"computed from the graph's inputs ({g.why_not_constant(ins[k])})"
+        what = "a non-zero constant" if g.constant(ins[slot]) is not None else f"computed from the graph's inputs ({g.why_not_constant(ins[slot])})"
         unsupported.append((label, f"{what}; pass the initial state as {ours} to propagate instead"))
-    P = const(7, "P")
+    P = const(7, "P") if kind == "lstm" else None
     peep = None
     if P is not None:
         if P.shape != (dirs, 3 * n_a):
             raise NotAModelError(argument, f"ONNX LSTM P of shape ({dirs}, {3 * n_a})", got=f"{source}: {ins[7]!r} has shape {P.shape}")
         if np.any(P != 0):
-            peep = Tensor(P, ins[7])
+            peep = P
         else:
             notes.append(f"peepholes P ({ins[7]!r}) are all zero: no peepholes")
+    lbr = int(attrs.get("linear_before_reset", 0))
+    if kind == "gru":
+        notes.append(f"{name}: linear_before_reset={lbr}: the reset gate multiplies {'after' if lbr else 'before'} the recurrent matmul")
     layers = []
     for d in range(dirs):
-        bx = None if B is None else Tensor(B[d, :n_a4], ins[3], (d,))  # Wb
-        ba = None if B is None else Tensor(B[d, n_a4:], ins[3], (d,), n_a4)  # Rb
+        bx = None if B is None else Tensor(B[d, :n_ak], ins[3], (d,))  # Wb
+        ba = None if B is None else Tensor(B[d, n_ak:], ins[3], (d,), n_ak)  # Rb
         layers.append(Recurrent(kind, LABELS[kind], name, GATES[kind], Tensor(W[d], ins[1], (d,)),
-                                Tensor(Rm[d], ins[2], (d,)), bx, ba, direction="forward" if d == 0 and direction != "reverse" else "reverse",
-                                peepholes=peep, unsupported=tuple(unsupported), notes=tuple(notes)))
+                                Tensor(Rm[d], ins[2], (d,)), bx, ba, layer=layer,
+                                direction="forward" if d == 0 and direction != "reverse" else "reverse",
+                                peepholes=None if peep is None else Tensor(peep[d], ins[7], (d,)), reset_after=bool(lbr),
+                                unsupported=tuple(unsupported), notes=tuple(notes) if d == 0 else ()))
     return layers
+
+
+# --- chains of recurrent nodes -------------------------------------------------------------------
+
+
+def _glue(g: _Graph, node: Any, nxt: Any, dirs: int) -> str:
+    """Why the input X of ``nxt`` is not the output sequence of ``node`` laid out as
+    (time, batch, features) — ``[forward; reverse]`` features for two directions — through
+    the layout ops between them, or "" when it is."""
+    chain, name = [], nxt.input[0]
+    while name != node.output[0]:
+        p = g.producer.get(name)
+        if p is None or p.op_type not in ("Transpose", "Reshape", "Squeeze", "Unsqueeze", "Identity", "Cast") or len(chain) > 16:
+            return f"{_label(nxt)} reads {name!r}, which is not {_label(node)}'s output Y through layout ops"
+        chain.append(p)
+        name = p.input[0]
+    layout_in = int(_attrs(node).get("layout", 0))
+    roles: list[tuple[str, int]] = [("batch", 0), ("time", 0), ("dir", dirs), ("hidden", 1)] if layout_in else \
+        [("time", 0), ("dir", dirs), ("batch", 0), ("hidden", 1)]
+    for p in reversed(chain):
+        attrs = _attrs(p)
+        if p.op_type in ("Identity", "Cast"):
+            continue
+        if p.op_type == "Transpose":
+            perm = attrs.get("perm", list(range(len(roles)))[::-1])
+            roles = [roles[i] for i in perm]
+        elif p.op_type == "Squeeze":
+            axes = _axes(g, p, attrs)
+            if axes is None:
+                return f"{_label(p)} squeezes axes not fixed in the file"
+            at = sorted(a + len(roles) if a < 0 else a for a in axes)
+            if any(roles[a] != ("dir", 1) for a in at):
+                return f"{_label(p)} squeezes an axis other than the single direction"
+            roles = [r for i, r in enumerate(roles) if i not in at]
+        elif p.op_type == "Reshape":
+            shape = g.constant(p.input[1]) if len(p.input) > 1 else None
+            if shape is None or int(attrs.get("allowzero", 0)):
+                return f"{_label(p)} reshapes to a shape not fixed in the file (or with allowzero)"
+            shape = [int(v) for v in np.ravel(shape)]
+            lead = 0
+            while lead < len(shape) and shape[lead] == 0:
+                lead += 1
+            rest = [r for r in roles[lead:] if r != ("dir", 1)]
+            if shape[lead:] not in ([-1],) or len(shape) != lead + 1 or rest not in ([("dir", 2), ("hidden", 1)], [("hidden", 1)]):
+                return f"{_label(p)} reshapes to {shape}, not (time, batch, features) with the directions joined"
+            roles = roles[:lead] + [("hidden", 1)]
+        else:  # pragma: no cover - filtered above
+            return f"{_label(p)} is not a layout op"
+    want = [("batch", 0), ("time", 0), ("hidden", 1)] if int(_attrs(nxt).get("layout", 0)) else [("time", 0), ("batch", 0), ("hidden", 1)]
+    roles = [r for r in roles if r != ("dir", 1)]
+    if roles != want:
+        return f"the layout ops between {_label(node)} and {_label(nxt)} give axes {[r for r, _ in roles]}, not {[r for r, _ in want]}"
+    return ""
+
+
+def _reads_graph_input(g: _Graph, node: Any) -> bool:
+    name, depth = node.input[0], 0
+    while name not in g.inputs and depth < 32:
+        p = g.producer.get(name)
+        if p is None or p.op_type in _KINDS:
+            return False
+        name, depth = p.input[0] if p.input else "", depth + 1
+    return name in g.inputs
+
+
+def _chain(g: _Graph, nodes: list[Any], source: str, argument: str) -> list[Any]:
+    """The recurrent nodes in stack order, each reading the one before (:func:`_glue`), or a
+    refusal naming the nodes."""
+    if len(nodes) == 1:
+        return nodes
+    firsts = [n for n in nodes if _reads_graph_input(g, n)]
+    if len(firsts) != 1:
+        raise NotAModelError(argument, "recurrent nodes in one chain, the first reading the graph's input",
+                             got=f"{source}: {len(firsts)} of {len(nodes)} recurrent nodes read the graph's input ({', '.join(_label(n) for n in firsts)})")
+    order = firsts
+    left = [n for n in nodes if n is not firsts[0]]
+    while left:
+        last = order[-1]
+        dirs = 2 if str(_attrs(last).get("direction", "forward")) == "bidirectional" else 1
+        reasons = {}
+        for n in left:
+            why = _glue(g, last, n, dirs)
+            if not why:
+                order.append(n)
+                left.remove(n)
+                break
+            reasons[n.name] = why
+        else:
+            raise NotAModelError(argument, "recurrent nodes in one chain, each reading the output sequence of the one before",
+                                 got=f"{source}: {'; '.join(dict.fromkeys(reasons.values()))}")
+    return order
 
 
 # --- the output layer ----------------------------------------------------------------------------
@@ -283,12 +396,15 @@ class _Step:
     roles: list[str] | None = None
     last: bool = False
     why: str = ""
+    width: int | None = None  # the kept axis's new size (two directions joined), else unchanged
 
 
-def _relayout(g: _Graph, node: Any, roles: list[str] | None, keep: str, n_keep: int) -> _Step:
+def _relayout(g: _Graph, node: Any, roles: list[str] | None, keep: str, n_keep: int, dirs: int = 1) -> _Step:
     """What layout op ``node`` does to a value whose axes play ``roles`` (``"time"``, ``"dir"``,
     ``"batch"``, ``"mixed"``, ``"new"``, and ``keep`` — the hidden or class axis — last); not
-    ``ok`` when it does not keep the ``keep`` axis last and whole, or is not a layout op."""
+    ``ok`` when it does not keep the ``keep`` axis last and whole, or is not a layout op. With
+    two directions (``dirs=2``) the direction axis must stay whole until a ``Reshape`` joins it
+    with the hidden axis right after it (``[forward; reverse]``, row-major)."""
     op, attrs = node.op_type, _attrs(node)
     rank = None if roles is None else len(roles)
 
@@ -330,6 +446,14 @@ def _relayout(g: _Graph, node: Any, roles: list[str] | None, keep: str, n_keep: 
         if shape is None:
             return no("reshapes to a shape computed in the graph")
         shape = [int(s) for s in np.ravel(shape)]
+        if dirs == 2 and roles is not None and "dir" in roles:
+            lead = 0
+            while lead < len(shape) and shape[lead] == 0:
+                lead += 1
+            if (len(roles) >= 2 and roles[-2:] == ["dir", keep] and lead == len(roles) - 2 and len(shape) == lead + 1
+                    and shape[-1] in (-1, 2 * n_keep) and not int(attrs.get("allowzero", 0))):
+                return _Step(True, roles[:-2] + [keep], width=2 * n_keep)
+            return no(f"to {shape} does not join the two directions into the hidden axis ([0, …, 0, -1] after the direction axis)")
         if not shape or shape[-1] != n_keep:
             return no(f"to {shape} does not keep the {keep} axis ({n_keep}) last")
         # row-major: when the last axis has n_keep entries before and after, it is the same axis
@@ -346,6 +470,8 @@ def _relayout(g: _Graph, node: Any, roles: list[str] | None, keep: str, n_keep: 
         axis = axis + rank if axis < 0 else axis
         role, k = roles[axis], int(np.ravel(idx)[0])
         last = role == "time" and k == -1
+        if role == "dir" and dirs == 2:
+            return no("selects one direction of a bidirectional node")
         if not (last or (role == "dir" and k in (0, -1))):
             return no(f"selects index {k} of the {role} axis")
         new = [r for j, r in enumerate(roles) if j != axis] if idx.ndim == 0 else list(roles)
@@ -355,20 +481,26 @@ def _relayout(g: _Graph, node: Any, roles: list[str] | None, keep: str, n_keep: 
 
 
 def _follow(g: _Graph, name: str, roles: list[str] | None, n_a: int, reads: str, start: str, path: tuple[Any, ...],
-            out: list[_Candidate], left: list[str]) -> None:
+            out: list[_Candidate], left: list[str], dirs: int = 1) -> None:
     """Walk the consumers of ``name`` (hidden axis last) to the MatMul/Gemm nodes that read it."""
     for node in g.consumers.get(name, []):
         here = path + (node,)
         if node.op_type in ("MatMul", "Gemm"):
-            out.append(_head(g, node, name, roles, n_a, reads, start, here))
+            c = _head(g, node, name, roles, n_a, reads, start, here)
+            if dirs == 2 and (roles is None or "dir" in roles) and not c.why_not:
+                c.why_not = f"{_label(node)} reads the two directions of a bidirectional node separately, not [a_forward⟨t⟩; a_reverse⟨t⟩]"
+            out.append(c)
             continue
-        step = _relayout(g, node, roles, "hidden", n_a) if node.input[0] == name else _Step(False, why=f"{_label(node)} reads a⟨t⟩ as a parameter")
+        if node.op_type in _KINDS:
+            continue  # the next recurrent node of a chain
+        step = _relayout(g, node, roles, "hidden", n_a, dirs) if node.input[0] == name else _Step(False, why=f"{_label(node)} reads a⟨t⟩ as a parameter")
         if not step.ok or len(path) > 64:
             left.append(step.why)
             continue
+        width, d = (step.width, 1) if step.width is not None else (n_a, dirs)
         for o in node.output:
             if o:
-                _follow(g, o, step.roles, n_a, "the last step" if step.last else reads, start, here, out, left)
+                _follow(g, o, step.roles, width, "the last step" if step.last else reads, start, here, out, left, d)
 
 
 def _broadcast_bias(value: np.ndarray, n_y: int) -> np.ndarray | None:
@@ -482,27 +614,39 @@ def describe_model(model: Any, source: str, head: Any = None, argument: str = "p
     if not nodes:
         ops = sorted({n.op_type for n in g.graph.node})
         raise NotAModelError(argument, "an ONNX graph with one LSTM node", got=f"{source}: no recurrent node (ops: {', '.join(ops[:10]) or 'none'})")
-    layers = [layer for n in nodes for layer in _recurrent(g, n, source, argument)]
+    if any(n.op_type not in ("LSTM", "GRU") for n in nodes):
+        layers = [layer for n in nodes for layer in _recurrent(g, n, source, argument)]
+        return Description(source, "ONNX LSTM node", tuple(layers), notes=tuple(notes))  # the refusal names the RNN
+    nodes = _chain(g, nodes, source, argument)
+    layers = [layer for i, n in enumerate(nodes) for layer in _recurrent(g, n, source, argument, layer=i)]
     control = [_label(n) for n in g.graph.node if any(a.g.ByteSize() or len(a.graphs) for a in n.attribute)]
     if control:
         notes.append(f"the bodies of control-flow nodes are not inspected: {', '.join(control[:4])} (if they read the LSTM's outputs, "
                      "that use is not part of the bounded model)")
-    desc = Description(source, "ONNX LSTM node", tuple(layers), notes=tuple(notes))
-    if len(nodes) > 1 or nodes[0].op_type != "LSTM" or len(layers) > 1:
+    if len(nodes) > 1:
+        notes.append(f"{len(nodes)} recurrent nodes in one chain ({' -> '.join(_label(n) for n in nodes)}), each reading the output sequence of the one before")
+    desc = Description(source, "ONNX LSTM node", tuple(layers), notes=tuple(notes), chained=True)
+    if refusal(desc) is not None:
         return desc
-    (node,) = nodes
-    n_a = layers[0].W_a.value.shape[-1]
+    node = nodes[-1]
+    direction = str(_attrs(node).get("direction", "forward"))
+    dirs = 2 if direction == "bidirectional" else 1
+    n_a = layers[-1].W_a.value.shape[-1]
     layout = int(_attrs(node).get("layout", 0))
     starts = {0: ["time", "dir", "batch", "hidden"], 1: ["dir", "batch", "hidden"]}
     if layout:
         starts = {0: ["batch", "time", "dir", "hidden"], 1: ["batch", "dir", "hidden"]}
         notes.append("layout=1 (batch first): same weights; the library's inputs are (T, B, n_x)")
-    notes.extend(_input_notes(g, node))
+    notes.extend(_input_notes(g, nodes[0]))
     candidates: list[_Candidate] = []
     left: list[str] = []
     for k, role_list in starts.items():
         if len(node.output) > k and node.output[k]:
-            _follow(g, node.output[k], role_list, n_a, "every step" if k == 0 else "the last step", "Y_h" if k else "Y", (), candidates, left)
+            if k == 1 and direction != "forward":
+                left += [f"{_label(u)} reads Y_h of a {direction} node: its reverse half is the state after the whole sequence (the output "
+                         "at step 1), not a⟨T⟩" for u in g.consumers.get(node.output[1], [])]
+                continue
+            _follow(g, node.output[k], role_list, n_a, "every step" if k == 0 else "the last step", "Y_h" if k else "Y", (), candidates, left, dirs)
     if len(node.output) > 2 and node.output[2]:
         left += [f"{_label(u)} reads Y_c, the cell state (not a⟨t⟩)" for u in g.consumers.get(node.output[2], [])]
     good = [c for c in candidates if not c.why_not]
@@ -540,7 +684,7 @@ def describe_model(model: Any, source: str, head: Any = None, argument: str = "p
     left_out = [_label(n) for n in _downstream(g, node) if id(n) not in used]
     if left_out:
         notes.append(f"left out (not part of the bounded model): {', '.join(left_out[:8])}{' …' if len(left_out) > 8 else ''}")
-    return Description(source, "ONNX LSTM node", tuple(layers), head_desc, notes=tuple(notes), left_out=tuple(left_out))
+    return Description(source, "ONNX LSTM node", tuple(layers), head_desc, notes=tuple(notes), left_out=tuple(left_out), chained=True)
 
 
 def _downstream(g: _Graph, lstm: Any) -> list[Any]:

@@ -2,15 +2,33 @@
 
 Accepted (everything else is refused by :func:`.description.refusal` or below, naming what):
 
-1. the ``state_dict()`` of an ``nn.LSTM``: keys ``weight_ih_l0`` (4 n_a, n_x),
-   ``weight_hh_l0`` (4 n_a, n_a), ``bias_ih_l0``, ``bias_hh_l0`` (4 n_a,) (no biases:
-   ``bias=False``);
-2. the ``state_dict()`` of a module containing one ``nn.LSTM`` under any prefix
-   (``lstm.weight_ih_l0``, ``encoder.rnn.weight_ih_l0``, …);
+1. the ``state_dict()`` of an ``nn.LSTM`` or ``nn.GRU`` — any ``num_layers`` (keys
+   ``weight_ih_l0``, ``weight_ih_l1`` …; dropout between layers is the identity at inference),
+   ``bidirectional=True`` (``…_reverse`` keys), ``proj_size`` (``weight_hr_l0``), ``bias=False``:
+   ``weight_ih_l0`` (k n_a, n_x), ``weight_hh_l0`` (k n_a, n_a), ``bias_ih_l0``,
+   ``bias_hh_l0`` (k n_a,), k = 4 (LSTM) or 3 (GRU);
+2. the ``state_dict()`` of a module containing one such layer under any prefix
+   (``lstm.weight_ih_l0``, ``encoder.rnn.weight_ih_l0``, …), with an ``nn.Embedding`` in front
+   when it is unambiguous (below) and an output layer when it is unambiguous;
 3. either of them inside a training checkpoint (``{"state_dict": …}``, ``{"model_state_dict":
-   …, "epoch": …}``: the one entry that holds the LSTM);
+   …, "epoch": …}``: the one entry that holds the recurrent layer; a ``"vocab"`` / ``"itos"``
+   entry holding the input symbols is read as the vocabulary);
 4. a live ``nn.Module`` whose ``forward`` ``torch.fx`` can trace into
-   ``nn.LSTM -> [last step] -> nn.Linear`` (:func:`describe_module`).
+   ``[nn.Embedding] -> nn.LSTM / nn.GRU -> [last step] -> [nn.Dropout] -> [nn.Linear]``
+   (:func:`describe_module`).
+
+**Embedding.** A state dict has no graph either: a bias-free ``<name>.weight`` (V, n_x) in
+front of the first layer is taken as an ``nn.Embedding`` only when it is the only such
+tensor and its module's name says so (contains ``emb``, as ``emb``, ``embed``,
+``embedding`` …), with a note; ``embedding="name"`` names one, ``embedding=False`` takes none
+(then the bounds are for the LSTM's own input). The model's inputs are then the V tokens
+(one-hot sets, ``ls.OneHot(V)``), the embedding rows ``E[k]`` exactly.
+
+**Bidirectional output layers.** A Linear reading ``2 n_a`` features of a bidirectional last
+layer may read the output sequence ``out[t] = [a_forward⟨t⟩; a_reverse⟨t⟩]`` or the final
+states ``cat(h_n[-2], h_n[-1])`` — different models (the reverse direction's final state is its
+output at step 1). A state dict cannot tell: such a head is taken only when named
+(``head="fc"``, which means ``fc(out[t])``); a live module shows which.
 
 **Output layer.** A state dict carries no graph, so the reader never guesses which tensor is
 the output layer: it takes one only when the file leaves no doubt — the tensors outside the
@@ -80,6 +98,21 @@ def _names(keys: Any, n: int = 6) -> str:
 
 
 # --- state dicts ---------------------------------------------------------------------------------
+
+
+_VOCAB_KEYS = ("vocab", "itos", "vocabulary")
+
+
+def _checkpoint_vocab(obj: Any) -> tuple[str, tuple[str, ...]] | None:
+    """``(key, symbols)`` of a checkpoint entry holding the input symbols (a list of strings
+    under ``vocab`` / ``itos`` / ``vocabulary``), or None."""
+    if not isinstance(obj, Mapping):
+        return None
+    for key in _VOCAB_KEYS:
+        v = obj.get(key)
+        if isinstance(v, (list, tuple)) and v and all(isinstance(i, str) for i in v):
+            return key, tuple(v)
+    return None
 
 
 def _unwrap(obj: Any, source: str, argument: str, notes: list[str]) -> Mapping[str, Any]:
@@ -165,22 +198,68 @@ def _label(module: str) -> str:
     return repr(module) if module else "(the top level)"
 
 
-def describe_state_dict(obj: Any, source: str = "state dict", head: Any = None, argument: str = "state_dict") -> Description:
+def _is_embedding(state: Mapping[str, Any], params: dict[str, str], n_x: int) -> np.ndarray | None:
+    """The matrix (V, n_x) when ``params`` are those of an ``nn.Embedding`` feeding ``n_x``
+    features (a weight of that shape and nothing else), else None."""
+    if set(params) != {"weight"}:
+        return None
+    E = _array(state[params["weight"]], params["weight"])
+    return E if E is not None and E.ndim == 2 and E.shape[1] == n_x and E.shape[0] >= 1 else None
+
+
+def _embedding(state: Mapping[str, Any], rest: list[str], n_x: int, request: Any, source: str, notes: list[str]) -> Tensor | None:
+    """The embedding in front of the first layer, following the module docstring's rules."""
+    modules = _modules(rest)
+    if request is False or request == "none":
+        return None
+    if isinstance(request, str):
+        name = request[: -len(".weight")] if request.endswith(".weight") else request.rstrip(".")
+        E = _is_embedding(state, modules.get(name, {}), n_x)
+        if E is None:
+            raise NotAModelError("embedding", f"the name of an nn.Embedding in the state dict ({name}.weight of shape (V, {n_x}), nothing else)",
+                                 got=f"{request!r}; {source} has {_names(m for m, p in modules.items() if 'weight' in p) or 'no such module'}")
+        return Tensor(E, modules[name]["weight"])
+    found = {m: E for m, p in modules.items() if (E := _is_embedding(state, p, n_x)) is not None}
+    named = [m for m in found if "emb" in m.rsplit(".", 1)[-1].lower()]
+    if len(found) == 1 and len(named) == 1:
+        (m,) = named
+        notes.append(f"embedding E from {_label(m)} ({found[m].shape[0]} tokens x {n_x}): a bias-free matrix feeding the first layer's "
+                     f"{n_x} inputs, named like an nn.Embedding; inputs are tokens (one-hot over {found[m].shape[0]}); embedding=False "
+                     "takes none")
+        return Tensor(found[m], modules[m]["weight"])
+    if found:
+        notes.append(f"no embedding imported: {', '.join(map(_label, found))} could be an nn.Embedding in front of the first layer "
+                     f"(name it: embedding={next(iter(found))!r}); bounds are for the first layer's own input")
+    return None
+
+
+def describe_state_dict(obj: Any, source: str = "state dict", head: Any = None, argument: str = "state_dict", embedding: Any = None) -> Description:
     """Parse a state dict (or a checkpoint holding one) into a :class:`.Description`: its
-    recurrent layers and, following the module docstring's rules, its output layer."""
+    recurrent layers and, following the module docstring's rules, its embedding and output
+    layer. ``embedding``: None (only an unambiguous one), False, or a module name."""
     request = head if isinstance(head, HeadRequest) else head_request(head)
     notes: list[str] = []
     state = _unwrap(obj, source, argument, notes)
+    found_vocab = _checkpoint_vocab(obj) if state is not obj else None
     layers, used = _layers(state, source, argument)
     if not layers:
-        raise NotAModelError(argument, "a PyTorch state dict of an nn.LSTM (keys weight_ih_l0, weight_hh_l0, …, possibly under a "
+        raise NotAModelError(argument, "a PyTorch state dict of an nn.LSTM or nn.GRU (keys weight_ih_l0, weight_hh_l0, …, possibly under a "
                              "prefix like 'lstm.')", got=f"{source}: keys {_names(state)}")
+    label = LABELS[layers[0].kind]
     rest = [k for k in state if k not in used]
     if refusal(Description(source, "nn.LSTM", tuple(layers))) is not None:  # no head to look for: the builder says why
         return Description(source=source, lstm_label="nn.LSTM", layers=tuple(layers), notes=tuple(notes), left_out=tuple(rest))
+    depth = max(layer.layer for layer in layers) + 1
+    last = [layer for layer in layers if layer.layer == depth - 1]
+    n_a = sum(layer.n_out for layer in last)
+    bidirectional = len(last) == 2
     first = layers[0]
-    n_a = first.projection.value.shape[-1] if first.projection is not None else first.W_a.value.shape[-1]
     n_x = first.W_x.value.shape[-1]
+    if depth > 1:
+        notes.append(f"{depth} stacked layers: dropout between them (if any) is the identity at inference; the bounds are for eval mode")
+    emb = _embedding(state, rest, n_x, embedding, source, notes)
+    if emb is not None:
+        rest = [k for k in rest if k != emb.name]
     head_desc, why_not, readers = None, "", []
     explicit = "W_y" in rest  # the library's own naming (to_torch): nothing to guess
     if request.mode == "none":
@@ -200,13 +279,22 @@ def describe_state_dict(obj: Any, source: str = "state dict", head: Any = None, 
         lin = _linear(state, modules[name], n_a)
         if lin is None:
             shapes = {p: tuple(np.shape(_array(state[k]))) for p, k in modules[name].items()}
-            raise NotAModelError("head", f"an nn.Linear reading the LSTM's hidden state: {name}.weight of shape (n_y, {n_a}) and "
+            raise NotAModelError("head", f"an nn.Linear reading the {label}'s hidden state: {name}.weight of shape (n_y, {n_a}) and "
                                  f"optionally {name}.bias (n_y,), nothing else", got=f"{source}: {name} has {shapes}")
         W, b = lin
+        how = "named by head="
+        if bidirectional:
+            how += "; it is applied to the output sequence out[t] = [a_forward⟨t⟩; a_reverse⟨t⟩] (not to cat(h_n[-2], h_n[-1]))"
         head_desc = Head(Tensor(W, modules[name]["weight"]), None if b is None else Tensor(b, modules[name]["bias"]),
-                         f"nn.Linear {_label(name)}", how="named by head=")
+                         f"nn.Linear {_label(name)}", how=how)
     else:
-        head_desc, why_not, readers = _unambiguous_head(state, rest, n_a, n_x)
+        head_desc, why_not, readers = _unambiguous_head(state, rest, n_a, n_x, emb is not None)
+        if head_desc is not None and bidirectional:
+            readers = [head_desc.name.split(" ", 1)[1].strip("'")]
+            why_not = (f"{head_desc.name} reads the {n_a} features of a bidirectional {label}: it may be applied to out[t] (both directions "
+                       "at step t) or to cat(h_n[-2], h_n[-1]) (the reverse direction's state after the whole sequence), and a state dict "
+                       "cannot tell; only the first is an output layer y⟨t⟩ here")
+            head_desc = None
         if head_desc is None and request.mode == "required":
             raise NotAModelError("head", "an unambiguous output layer in the state dict (or name it: head='fc')", got=f"{source}: {why_not}")
     head_keys = set() if head_desc is None else {head_desc.W.name} | ({head_desc.b.name} if head_desc.b is not None else set())
@@ -218,11 +306,22 @@ def describe_state_dict(obj: Any, source: str = "state dict", head: Any = None, 
                 f"(head={names[0]!r}, CLI --head {names[0]})")
         notes.append(f"no output layer imported: {why_not}{hint}")
     if left_out:
-        notes.append(f"left out (not part of the bounded model): {_names(left_out, 8)}; bounds are for the LSTM's own input x⟨t⟩")
-    return Description(source=source, lstm_label="nn.LSTM", layers=tuple(layers), head=head_desc, notes=tuple(notes), left_out=tuple(left_out))
+        own = "the first layer's own input x⟨t⟩" if emb is None else "the tokens"
+        notes.append(f"left out (not part of the bounded model): {_names(left_out, 8)}; bounds are for {own}")
+    vocab = None
+    if found_vocab is not None:
+        key, symbols = found_vocab
+        n_in = n_x if emb is None else emb.value.shape[0]
+        if len(symbols) == n_in:
+            vocab = symbols
+            notes.append(f"vocabulary: the checkpoint entry {key!r} ({len(symbols)} symbols)")
+        else:
+            notes.append(f"the checkpoint entry {key!r} has {len(symbols)} symbols, not the model's {n_in} inputs: not used as the vocabulary")
+    return Description(source=source, lstm_label="nn.LSTM", layers=tuple(layers), head=head_desc, notes=tuple(notes), left_out=tuple(left_out),
+                       embedding=emb, vocab=vocab)
 
 
-def _unambiguous_head(state: Mapping[str, Any], rest: list[str], n_a: int, n_x: int) -> tuple[Head | None, str, list[str]]:
+def _unambiguous_head(state: Mapping[str, Any], rest: list[str], n_a: int, n_x: int, embedded: bool = False) -> tuple[Head | None, str, list[str]]:
     """The output layer when the tensors outside the LSTM leave no doubt (module docstring), or
     ``(None, why not, the modules that could read a⟨t⟩)``."""
     if not rest:
@@ -239,17 +338,17 @@ def _unambiguous_head(state: Mapping[str, Any], rest: list[str], n_a: int, n_x: 
         return None, f"{name}.weight {W.shape} has no bias: it could as well be an nn.Embedding or a bias-free layer anywhere", [name]
     if others:
         return None, f"other tensors outside the LSTM ({_names(others)}) could sit in front of the LSTM or between the LSTM and {_label(name)}", [name]
-    if W.shape[0] == n_x:
+    if W.shape[0] == n_x and not (embedded and n_a != n_x):  # behind an embedding of n_x features, a projection in front reads n_x
         return None, f"{_label(name)} maps {n_a} features to {n_x} = n_x: it could be an input projection in front of the LSTM", [name]
     how = ("the only tensors outside the LSTM; a state dict has no graph, so this assumes y is read from a⟨t⟩ with nothing in "
            "between (pass head=False if the module applies something first)")
     return Head(Tensor(W, modules[name]["weight"]), Tensor(b, modules[name]["bias"]), f"nn.Linear {_label(name)}", how=how), "", [name]
 
 
-def from_state_dict(state: Any, head: Any = None, source: str = "state dict", argument: str = "state_dict") -> Any:
+def from_state_dict(state: Any, head: Any = None, source: str = "state dict", argument: str = "state_dict", embedding: Any = None) -> Any:
     """The model in a state dict (or checkpoint dict): :func:`describe_state_dict` then
     :func:`.description.build`."""
-    return build(describe_state_dict(state, source, head, argument), argument)
+    return build(describe_state_dict(state, source, head, argument, embedding), argument)
 
 
 def to_state_dict(w: Any) -> dict[str, np.ndarray]:
@@ -338,7 +437,7 @@ def _clean(text: str) -> str:
     return (text.splitlines() or [""])[0][:160]
 
 
-def read_file(path: str, head: Any = None, argument: str = "path") -> Description:
+def read_file(path: str, head: Any = None, argument: str = "path", embedding: Any = None) -> Description:
     """Parse a ``torch.save`` file into a :class:`.Description` (``weights_only=True``)."""
     torch = _torch(argument, path)
     try:
@@ -357,14 +456,14 @@ def read_file(path: str, head: Any = None, argument: str = "path") -> Descriptio
                              got=f"{path}: torch.load could not read it ({type(exc).__name__}: {_clean(str(exc))})") from None
     if hasattr(obj, "state_dict") and hasattr(obj, "forward"):  # pragma: no cover - weights_only never returns a module
         raise NotAModelError(argument, f"a PyTorch state dict ({_SAVE_ADVICE})", got=f"{path}: a whole module")
-    return describe_state_dict(obj, f"{path} (PyTorch state dict)", head, argument)
+    return describe_state_dict(obj, f"{path} (PyTorch state dict)", head, argument, embedding)
 
 
 # --- live modules (torch.fx) ---------------------------------------------------------------------
 
 
 def _refuse_graph(module: Any, what: str) -> NotAModelError:
-    return NotAModelError("module", "a module whose forward is nn.LSTM -> [last step] -> nn.Linear (as torch.fx traces it)",
+    return NotAModelError("module", "a module whose forward is [nn.Embedding] -> nn.LSTM / nn.GRU -> [last step] -> nn.Linear (as torch.fx traces it)",
                           got=f"{type(module).__name__}: {what}")
 
 
@@ -384,9 +483,11 @@ def _last_step(index: Any, batch_first: bool) -> bool:
 
 def describe_module(module: Any, head: Any = None) -> Description:
     """Parse a live ``nn.Module`` into a :class:`.Description` from its ``torch.fx`` graph:
-    exactly ``x -> nn.LSTM -> [output sequence, or its last step, or h_n] -> [nn.Dropout /
-    nn.Identity] -> [nn.Linear] -> output``; anything else is refused, naming the node. A
-    bare ``nn.LSTM`` (or GRU/RNN) is read from its own state dict."""
+    exactly ``x -> [nn.Embedding] -> nn.LSTM / nn.GRU -> [output sequence, or its last step, or
+    the last layer's h_n] -> [nn.Dropout / nn.Identity] -> [nn.Linear] -> output``; anything
+    else is refused, naming the node (``h_n`` of a bidirectional layer too: its reverse half is
+    the state after the whole sequence, not a⟨T⟩). A bare ``nn.LSTM`` / ``nn.GRU`` is read from
+    its own state dict."""
     torch = _torch("module", type(module).__name__)
     request = head if isinstance(head, HeadRequest) else head_request(head)
     nn = torch.nn
@@ -394,8 +495,8 @@ def describe_module(module: Any, head: Any = None) -> Description:
     if isinstance(module, nn.RNNBase):
         if request.mode in ("named", "required"):
             raise NotAModelError("head", f"an output layer, but a bare {type(module).__name__} has none", got=str(request))
-        desc = describe_state_dict(dict(module.state_dict()), source, False, "module")
-        return Description(desc.source, desc.lstm_label, desc.layers, None, notes=_module_notes(module))
+        desc = describe_state_dict(dict(module.state_dict()), source, False, "module", embedding=False)
+        return Description(desc.source, desc.lstm_label, desc.layers, None, notes=tuple(_module_notes(module)) + desc.notes)
     import torch.fx
 
     try:
@@ -418,10 +519,13 @@ def describe_module(module: Any, head: Any = None) -> Description:
 
     recurrent = [n for n in nodes if n in live and isinstance(submodule(n), nn.RNNBase)]
     if not recurrent:
-        raise _refuse_graph(module, "no nn.LSTM on the path to its output")
+        raise _refuse_graph(module, "no nn.LSTM or nn.GRU on the path to its output")
     layers: list[Recurrent] = []
+    layer_notes: list[str] = []
     for n in recurrent:
-        layers.extend(describe_state_dict({n.target + "." + k: v for k, v in submodule(n).state_dict().items()}, source, False, "module").layers)
+        d = describe_state_dict({n.target + "." + k: v for k, v in submodule(n).state_dict().items()}, source, False, "module", embedding=False)
+        layers.extend(d.layers)
+        layer_notes.extend(note for note in d.notes if "stacked layers" in note)
     if len(recurrent) > 1:
         return Description(source, "nn.LSTM", tuple(layers))
     (rnn_node,) = recurrent
@@ -431,10 +535,24 @@ def describe_module(module: Any, head: Any = None) -> Description:
         raise _refuse_graph(module, f"forward uses {len(placeholders)} inputs; expected one (x)")
     if rnn_node.kwargs or len(rnn_node.args) != 1:
         raise _refuse_graph(module, f"{rnn_node.target} is called with an initial state or options; expected {rnn_node.target}(x)")
-    if rnn_node.args[0] is not placeholders[0]:
-        raise _refuse_graph(module, f"its input reaches {rnn_node.target} through {rnn_node.args[0].name} (an embedding or input layer "
-                            f"in front of the LSTM); to bound the LSTM on its own inputs, pass the nn.LSTM itself (module.{rnn_node.target})")
+    emb = None
+    feed = rnn_node.args[0]
+    if feed is not placeholders[0]:
+        emb_module = submodule(feed) if hasattr(feed, "op") else None
+        if (isinstance(emb_module, nn.Embedding) and len(feed.args) == 1 and feed.args[0] is placeholders[0] and not feed.kwargs
+                and users[feed] == [rnn_node]):
+            if emb_module.max_norm is not None:
+                raise _refuse_graph(module, f"{feed.target} is an nn.Embedding with max_norm={emb_module.max_norm}: it rescales rows at lookup")
+            emb = Tensor(_array(emb_module.weight, f"{feed.target}.weight"), f"{feed.target}.weight")
+        else:
+            raise _refuse_graph(module, f"its input reaches {rnn_node.target} through {getattr(feed, 'name', feed)} (an input layer in front "
+                                f"of the recurrent layer other than one nn.Embedding); to bound the recurrent layer on its own inputs, "
+                                f"pass it itself (module.{rnn_node.target})")
     batch_first = bool(getattr(rnn, "batch_first", False))
+    directions = 2 if rnn.bidirectional else 1
+    n_states = rnn.num_layers * directions
+    n_out = (rnn.proj_size or rnn.hidden_size) * directions
+    is_lstm = isinstance(rnn, nn.LSTM)
     state, value, reads, linear, steps = "tuple", rnn_node, "every step", None, [f"{rnn_node.target}(x)"]
     while value is not output:
         nxt = users[value]
@@ -449,27 +567,36 @@ def describe_module(module: Any, head: Any = None) -> Description:
             break
         getitem = u.op == "call_function" and getattr(u.target, "__name__", "") == "getitem" and u.args[0] is value
         index = u.args[1] if getitem else None
+        squeeze0 = u.op == "call_method" and u.target == "squeeze" and (tuple(u.args[1:]) == (0,) and not u.kwargs or u.kwargs == {"dim": 0})
         if state == "tuple" and getitem and index in (0, 1):
-            state, step = ("seq", "output sequence") if index == 0 else ("hc", "(h_n, c_n)")
+            state, step = ("seq", "output sequence") if index == 0 else (("hc", "(h_n, c_n)") if is_lstm else ("h_n", "h_n"))
         elif state == "hc" and getitem and index in (0, 1):
             if index == 1:
                 raise _refuse_graph(module, "it reads c_n, the cell state: only the hidden state a⟨t⟩ can feed an output layer")
             state, step = "h_n", "h_n"
         elif state == "seq" and getitem and _last_step(index, batch_first):
             state, step, reads = "last", "last step", "the last step"
-        elif state == "h_n" and ((getitem and index in (0, -1)) or (u.op == "call_method" and u.target == "squeeze"
-                                                                    and (tuple(u.args[1:]) == (0,) and not u.kwargs or u.kwargs == {"dim": 0}))):
+        elif state == "h_n" and (getitem or squeeze0) and directions == 2:
+            raise _refuse_graph(module, f"{u.name} reads h_n of a bidirectional {type(rnn).__name__}: its reverse half is the state after the "
+                                "whole sequence (the output at step 1), not a⟨T⟩; apply the output layer to out[-1] (both directions at the last step)")
+        elif state == "h_n" and ((getitem and index in (-1, n_states - 1)) or (squeeze0 and n_states == 1)):
             state, step, reads = "last", "h_n[-1]", "the last step"
+        elif state == "h_n" and getitem and isinstance(index, int):
+            raise _refuse_graph(module, f"{u.name} reads h_n[{index}], the final state of layer {index % n_states + 1} of {rnn.num_layers}: only the "
+                                "last layer's output can feed the output layer")
         elif state in ("seq", "last") and isinstance(submodule(u), (nn.Dropout, nn.Identity)):
             step = f"{u.target} ({type(submodule(u)).__name__}: the identity in eval mode)"
-        elif state in ("seq", "last") and isinstance(submodule(u), nn.Linear) and submodule(u).in_features == rnn.hidden_size:
+        elif state in ("seq", "last") and isinstance(submodule(u), nn.Linear) and submodule(u).in_features == n_out:
             state, step, linear = "logits", f"{u.target} (nn.Linear)", u
         else:
             what = u.target if u.op == "call_module" else getattr(u.target, "__name__", str(u.target))
             raise _refuse_graph(module, f"{u.name} ({u.op} {what}) after {steps[-1]} is not part of the supported pattern")
         steps.append(step)
         value = u
-    notes = _module_notes(rnn)
+    notes = _module_notes(rnn) + layer_notes
+    if emb is not None:
+        steps.insert(0, f"{feed.target} (nn.Embedding {emb.value.shape[0]} x {emb.value.shape[1]})")
+        notes.append(f"embedding E from {feed.target!r}: inputs are tokens (one-hot over {emb.value.shape[0]}), E[k] exactly")
     notes.append("graph (torch.fx): " + " -> ".join(steps))
     if module.training and any(isinstance(m, nn.Dropout) for m in module.modules()):
         notes.append("the module is in training mode: its Dropout is random there; the bounds are for eval mode (module.eval())")
@@ -487,13 +614,15 @@ def describe_module(module: Any, head: Any = None) -> Description:
                              how="the traced graph applies it to a⟨t⟩ directly")
     elif request.mode in ("named", "required"):
         raise NotAModelError("head", "an output layer, but the module returns the LSTM's hidden states", got=str(request))
-    return Description(f"{source} (torch.fx graph)", "nn.LSTM", tuple(layers), head_desc, notes=tuple(notes))
+    return Description(f"{source} (torch.fx graph)", "nn.LSTM", tuple(layers), head_desc, notes=tuple(notes), embedding=emb)
 
 
 def _module_notes(rnn: Any) -> list[str]:
     notes = []
     if getattr(rnn, "batch_first", False):
         notes.append(f"{type(rnn).__name__}(batch_first=True): same weights; the library's inputs are (T, B, n_x)")
+    if getattr(rnn, "dropout", 0) and getattr(rnn, "num_layers", 1) > 1:
+        notes.append(f"{type(rnn).__name__}(dropout={rnn.dropout}) between layers: the identity at inference; the bounds are for eval mode")
     return notes
 
 

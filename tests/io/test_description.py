@@ -39,21 +39,39 @@ def _desc(*layers, head=None) -> Description:
     "layers, words",
     [
         ((), "no recurrent layer"),
-        ((_layer(kind="gru", label="nn.GRU", gates=torch_io.GATES["gru"]),), "this is an nn.GRU: only nn.LSTM is supported"),
-        ((_layer(), _layer(name="other.")), "2 recurrent layers ('lstm.', 'other.')"),
-        ((_layer(), _layer(layer=1)), "a stacked nn.LSTM (2 layers"),
-        ((_layer(), _layer(direction="reverse")), "a bidirectional nn.LSTM"),
-        ((_layer(direction="reverse"),), "a reverse-direction nn.LSTM"),
-        ((_layer(projection=Tensor(np.ones((1, 2)), "weight_hr_l0")),), "proj_size = 1 (weight_hr_l0)"),
-        ((_layer(peepholes=Tensor(np.ones((1, 6)), "P")),), "non-zero peephole weights (P)"),
+        ((_layer(kind="rnn", label="nn.RNN", gates=torch_io.GATES["rnn"]),), "this is an nn.RNN: only LSTM and GRU layers are supported"),
+        ((_layer(), _layer(name="other.")), "2 recurrent modules ('lstm.', 'other.'): a state dict does not say how they are connected"),
+        ((_layer(layer=1),), "recurrent layers numbered [1]"),
+        ((_layer(), _layer(), ), "layer 0 has directions ['forward', 'forward']"),
+        ((_layer(kind="gru", label="nn.GRU", gates=torch_io.GATES["gru"], projection=Tensor(np.ones((1, 2)), "weight_hr_l0")),),
+         "a projection on a nn.GRU"),
         ((_layer(unsupported=(("cell clipping", "clip=3"),)),), "cell clipping (clip=3): not supported"),
     ],
 )
 def test_refusal_names_the_feature(layers, words):
     desc = _desc(*layers)
     assert words in refusal(desc)
-    with pytest.raises(NotAModelError, match="expected one nn.LSTM layer"):
+    with pytest.raises(NotAModelError, match="expected recurrent layers that can be bounded"):
         build(desc, "path")
+
+
+def test_build_makes_a_model_beyond_one_lstm_layer():
+    """A stack of a bidirectional GRU and an LSTM with a projection and peepholes: a Model whose
+    cells carry exactly the file's rows (gate orders from the tables), with the mapping."""
+    rng = np.random.default_rng(1)
+    gru = dict(kind="gru", label="nn.GRU", name="rnn.", gates=torch_io.GATES["gru"])
+    fwd = Recurrent(**gru, W_x=Tensor(rng.normal(size=(6, 3)), "W0"), W_a=Tensor(rng.normal(size=(6, 2)), "R0"),
+                    b_x=Tensor(rng.normal(size=6), "b0"), b_a=Tensor(rng.normal(size=6), "c0"))
+    rev = Recurrent(**gru, W_x=Tensor(rng.normal(size=(6, 3)), "W0r"), W_a=Tensor(rng.normal(size=(6, 2)), "R0r"), direction="reverse")
+    lstm = _layer(3, 4, layer=1, name="rnn.", W_a=Tensor(rng.normal(size=(12, 2)), "R1"), W_x=Tensor(rng.normal(size=(12, 4)), "W1"),
+                  projection=Tensor(rng.normal(size=(2, 3)), "P1"), peepholes=Tensor(rng.normal(size=9), "peep"))
+    m = build(_desc(fwd, rev, lstm, head=Head(Tensor(np.ones((5, 2)), "fc.weight"), None, "fc")))
+    assert m.describe() == "bidirectional gru 2 (x2), lstm 2 (cell 3, projection 2) with peepholes, head 5"
+    cell = m.layers[0].cell
+    np.testing.assert_array_equal(cell.gates.W[:2, :2], fwd.W_a.value[0:2])  # r rows: torch's first block
+    np.testing.assert_array_equal(cell.candidate.W, fwd.W_x.value[4:6])  # n rows: the third
+    np.testing.assert_array_equal(m.layers[1].cell.peepholes[1], lstm.peepholes.value[:3])  # p_u is ONNX's i block
+    assert ("W1[0:3] (i)", "layer 2 LSTM gate u: input weights") in m.info.mapping
 
 
 def test_build_keeps_the_bias_sum_exact_and_records_the_mapping():

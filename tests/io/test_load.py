@@ -101,7 +101,7 @@ def _zip(path, names):
         ("x.npz", b"this is not a zip", r"expected a numpy \.npz archive .*x\.npz: a text file"),
         ("x.npz", b"PK\x03\x04junk\x00\x01", r"x\.npz: neither a zip archive"),
         ("x.onnx", b"", "an empty file"),
-        ("x.h5", b"\x89HDF\r\n\x1a\n" + b"\x00" * 16, "HDF5 files are not supported yet"),
+        ("x.h5", b"\x89HDF\r\n\x1a\n" + b"\x00" * 16, r"x\.h5: not a readable HDF5 file"),
         ("x.dat", b"hello", "a text file"),
         ("x.onnx", b"\x08\x07\x12\x04junk\xff\xfe", r"x\.onnx: (not a readable ONNX protobuf|no graph nodes)"),
     ],
@@ -117,11 +117,11 @@ def test_other_archives_are_named(tmp_path):
     np.save(tmp_path / "a.npy", np.zeros(3))
     with pytest.raises(NotAModelError, match="a single .npy array"):
         ls.load(tmp_path / "a.npy")
-    _zip(tmp_path / "m.keras", ["config.json", "model.weights.h5", "metadata.json"])
-    with pytest.raises(NotAModelError, match="Keras files are not supported yet"):
+    _zip(tmp_path / "m.keras", ["config.json", "model.weights.h5", "metadata.json"])  # junk contents
+    with pytest.raises(NotAModelError, match=r"expected a \.keras file \(config\.json and model\.weights\.h5\)"):
         ls.load(tmp_path / "m.keras")
     _zip(tmp_path / "other.zip", ["readme.txt"])
-    with pytest.raises(NotAModelError, match="neither an npz nor a PyTorch file"):
+    with pytest.raises(NotAModelError, match="neither an npz, a PyTorch nor a Keras file"):
         ls.load(tmp_path / "other.zip")
 
 

@@ -9,6 +9,7 @@ import pytest
 
 import lstm_symbolic as ls
 from lstm_symbolic.errors import NotAModelError
+from lstm_symbolic.testing import assert_sound
 
 onnx = pytest.importorskip("onnx")  # the test extra installs it
 from onnx import TensorProto  # noqa: E402
@@ -151,15 +152,20 @@ def test_zero_peepholes_through_identity_are_accepted_and_noted(tmp_path):
 
 
 @pytest.mark.parametrize("through", [False, True])
-def test_nonzero_peepholes_are_refused(tmp_path, through):
-    """Non-zero P (even computed through Identity, where it used to be ignored) is refused."""
+def test_nonzero_peepholes_are_bounded(tmp_path, through):
+    """Non-zero P (even computed through Identity, where it used to be ignored) becomes the
+    peephole terms of the cell: parity with the reference evaluator, and sound bounds."""
     g = Graph()
     P = g.random(1, 3 * g.n_a)
     if through:
         P = g.node("Identity", [P])[0]
     Y, _, _ = g.lstm(inputs={"P": P})
-    with pytest.raises(NotAModelError, match="peephole"):
-        ls.load(g.save(tmp_path / "m.onnx", [Y]))
+    m = ls.load(g.save(tmp_path / "m.onnx", [Y]))
+    assert m.layers[0].cell.peepholes is not None and "with peepholes" in m.describe()
+    xs = _xs(g)
+    np.testing.assert_allclose(ls.forward(m, xs).a, g.run(xs)[0][:, 0], rtol=RTOL, atol=ATOL)
+    box = ls.Box(-np.ones(g.n_x), np.ones(g.n_x))
+    assert_sound(m, box, ls.propagate(m, box, steps=4), samples=6, dps=40)
 
 
 def test_bias_computed_from_the_graph_input_is_refused(tmp_path):
@@ -251,7 +257,6 @@ def test_two_heads_are_ambiguous_and_a_named_one_is_taken(tmp_path):
 @pytest.mark.parametrize(
     "attrs, match",
     [
-        ({"direction": "reverse"}, "reverse-direction"),
         ({"activations": ["Relu", "Tanh", "Tanh"]}, "activations"),
         ({"clip": 3.0}, "clip"),
         ({"input_forget": 1}, "input_forget"),
@@ -264,29 +269,28 @@ def test_unsupported_lstm_options(tmp_path, attrs, match):
         ls.load(g.save(tmp_path / "m.onnx", [Y]))
 
 
-def test_bidirectional_is_refused(tmp_path):
+def test_rnn_nodes_are_named(tmp_path):
     g = Graph()
-    n = g.n_a
-    W, R, B = (g.random(2, 4 * n, g.n_x), g.random(2, 4 * n, n), g.random(2, 8 * n))
-    Y = g.node("LSTM", ["X", W, R, B], 3, hidden_size=n, direction="bidirectional")[0]
-    with pytest.raises(NotAModelError, match="bidirectional"):
+    Y = g.lstm(op="RNN", gates=1)[0]
+    with pytest.raises(NotAModelError, match="this is an ONNX RNN node: only LSTM and GRU layers are supported"):
         ls.load(g.save(tmp_path / "m.onnx", [Y]))
 
 
-@pytest.mark.parametrize("op, gates", [("GRU", 3), ("RNN", 1)])
-def test_gru_and_rnn_nodes_are_named(tmp_path, op, gates):
-    g = Graph()
-    Y = g.lstm(op=op, gates=gates)[0]
-    with pytest.raises(NotAModelError, match=f"this is an ONNX {op} node: only ONNX LSTM node is supported"):
-        ls.load(g.save(tmp_path / "m.onnx", [Y]))
-
-
-def test_stacked_lstm_nodes_are_refused(tmp_path):
+def test_unchained_recurrent_nodes_are_refused(tmp_path):
+    """Two LSTM nodes reading the graph input side by side: not one stack."""
     g = Graph(n_x=4, n_a=4)
     Y = g.lstm()[0]
-    x2 = g.node("Squeeze", [Y, g.const(np.array([1]))])[0]
+    Y2 = g.node("LSTM", ["X", g.random(1, 16, 4), g.random(1, 16, 4)], 3, name="lstm2", hidden_size=4)[0]
+    with pytest.raises(NotAModelError, match="2 of 2 recurrent nodes read the graph's input"):
+        ls.load(g.save(tmp_path / "m.onnx", [Y, Y2]))
+
+
+def test_glue_other_than_layout_ops_is_refused(tmp_path):
+    g = Graph(n_x=4, n_a=4)
+    Y = g.lstm()[0]
+    x2 = g.node("Relu", [g.node("Squeeze", [Y, g.const(np.array([1]))])[0]])[0]
     Y2 = g.node("LSTM", [x2, g.random(1, 16, 4), g.random(1, 16, 4)], 3, name="lstm2", hidden_size=4)[0]
-    with pytest.raises(NotAModelError, match="2 recurrent layers"):
+    with pytest.raises(NotAModelError, match="not .*'s output Y through layout ops"):
         ls.load(g.save(tmp_path / "m.onnx", [Y2]))
 
 
