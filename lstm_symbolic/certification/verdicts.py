@@ -60,7 +60,7 @@ class Certificate:
     every step for the whole set (the first, unsplit run).
 
     For an unbatched input (one sequence (T, n_x), or unbatched sets) the per-sample fields are
-    scalars: ``certified`` a numpy bool, ``margins`` (n_y,), ``counterexamples`` one entry.
+    scalars: ``certified`` and ``falsified`` Python bools, ``margins`` (n_y,), ``counterexamples`` one entry.
     """
 
     certified: Any
@@ -277,7 +277,7 @@ def certify(
     min_margin = margins.min(axis=1)
     status = status.astype(str)
     if not batched:
-        return Certificate(np.bool_(certified[0]), np.bool_(falsified[0]), str(status[0]), margins[0], float(min_margin[0]), counterexamples[0],
+        return Certificate(bool(certified[0]), bool(falsified[0]), str(status[0]), margins[0], float(min_margin[0]), counterexamples[0],
                            int(lab[0]), float(seconds[0]), int(branches[0]), details[0], method, trace)
     return Certificate(certified, falsified, status, margins, min_margin, counterexamples, lab, seconds, branches, details, method, trace)
 
