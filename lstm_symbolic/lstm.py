@@ -93,6 +93,8 @@ class LSTMWeights:
             if fields["b_y"].shape != (fields["W_y"].shape[0],):
                 raise ShapeError("b_y", f"shape ({fields['W_y'].shape[0]},)", got=f"shape {fields['b_y'].shape}")
         residual = None
+        if self.bias_residual is not None and not isinstance(self.bias_residual, Mapping):
+            raise InputError("bias_residual", "a mapping gate name -> array (e.g. {'f': residual_f}) or None", got=type(self.bias_residual).__name__)
         if self.bias_residual:
             residual = {}
             for g, r in self.bias_residual.items():

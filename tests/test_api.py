@@ -283,3 +283,16 @@ def test_progress_callback_counts_each_step_once_per_chunk():
     finally:
         P._SYMBOLIC_MEMORY = old
     assert seen == [(k, 12) for k in range(1, 13)]
+
+
+def test_weights_beyond_float32_keep_point_inputs_point_like() -> None:
+    """A weight above float32's range would make the float32 radius product infinite; those maps
+    keep their radius in float64, so a point input still gives (nearly) point bounds."""
+    rng = np.random.default_rng(4)
+    kw = {f"W_{g}": rng.normal(size=(3, 5)) for g in "fuco"} | {f"b_{g}": rng.normal(size=3) for g in "fuco"}
+    kw["W_f"] = kw["W_f"] * 1e39
+    w = ls.LSTMWeights(**kw)
+    x = np.ones(2)
+    for method in ("interval", "best"):
+        tr = ls.propagate(w, ls.Box(x, x), steps=3, method=method)
+        assert tr.f.width.max() <= 1e-12 and tr.a.width.max() <= 1e-12, method

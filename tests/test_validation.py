@@ -295,3 +295,17 @@ def test_certify_refuses_complex_xs_naming_xs() -> None:
     torch = pytest.importorskip("torch")
     with pytest.raises(InputError, match="^xs: .*complex"):
         ls.certify(model(), torch.zeros(3, 2, dtype=torch.complex128), 0.1, 0)
+
+
+def test_bias_residual_must_be_a_mapping() -> None:
+    w = model(n_y=None)
+    kw = {k: v for k, v in w.to_arrays().items() if not k.startswith("bias_residual")}
+    with refused("bias_residual", "mapping"):
+        ls.LSTMWeights(**kw, bias_residual=[1])
+
+
+def test_certify_unbatched_sample_with_a_batch_of_initial_states() -> None:
+    w = model()
+    xs = np.zeros((4, w.n_x))
+    with refused("a0", "batch of 1"):
+        ls.certify(w, xs, 0.01, 0, a0=np.zeros((3, w.n_a)))

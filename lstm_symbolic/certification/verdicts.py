@@ -210,6 +210,13 @@ def certify(
     B = len(regions)
     lab = _labels(labels, m.n_y, B, batched)
 
+    from ..propagate import _batch_size
+
+    for name, v in (("a0", a0), ("c0", c0)):
+        if not isinstance(v, (list, tuple)) and _batch_size(v) not in (0, B):
+            raise ShapeError(name, f"one initial state, or a batch of {B} like the samples (certify one sample per call otherwise)",
+                             got=f"batch {_batch_size(v)}")
+
     # 1. one batched run over every sample
     trace, final = unroll(m, whole, a0=a0, c0=c0, method=method, mode=mode)
     margins = final.margins(lab if B > 1 or batched else lab[:1])
