@@ -199,8 +199,13 @@ def unroll(
     window: int | None = None,
     optimise: int | None = None,
     engine_hook: Callable[[Any, slice], Any] | None = None,
+    outputs: str = "every step",
 ) -> tuple[Trace, Final]:
     """:func:`propagate`, also returning the :class:`Final` state (for margins).
+
+    ``outputs``: ``"every step"`` (default) or ``"last step"``: bound the softmax output only
+    at the last step (the other steps then report its a priori range [0, 1]) — what a
+    certificate needs, without ``n_y²`` difference rows at every step.
 
     ``engine_hook``: called as ``engine_hook(engine, batch)`` with each batch chunk's engine
     (``batch``: the slice of batch entries it bounds) before the run; the engine it returns is
@@ -217,6 +222,8 @@ def unroll(
         raise InputError("method", f"one of {METHODS}", got=method)
     if not isinstance(mode, str) or mode not in _MODES:
         raise InputError("mode", f"one of {_MODES}", got=mode)
+    if outputs not in ("every step", "last step"):
+        raise InputError("outputs", "'every step' or 'last step'", got=outputs)
     options: dict[str, Any] = {}
     if max_symbols is not None:
         if isinstance(max_symbols, bool) or not isinstance(max_symbols, (int, np.integer)) or max_symbols < 1:
@@ -261,7 +268,7 @@ def unroll(
         engine = M.make(method, model, b, mode, **options)
         if engine_hook is not None:
             engine = engine_hook(engine, idx)
-        layers, y, a_last = _run(engine, model, sub_sched, sub_inits, b, tick)
+        layers, y, a_last = _run(engine, model, sub_sched, sub_inits, b, tick, outputs == "last step")
         traces.append((layers, y))
         parts.append((engine, a_last, b))
     return _assemble(traces, batched, method, mode), Final(parts, model.head)
@@ -359,7 +366,7 @@ def _step_cell(engine: Any, cell: Any, x: Any, state: dict[str, Any], t: int, in
     return sig
 
 
-def _run(engine: Any, model: Model, schedule: list, initial: list, B: int, tick: Callable[[int], None]) -> tuple[list, Any, Any]:
+def _run(engine: Any, model: Model, schedule: list, initial: list, B: int, tick: Callable[[int], None], last_only: bool = False) -> tuple[list, Any, Any]:
     inits = _cells_initial(model, initial, B)
     T = len(schedule)
     rec = _Recorder(len(model.layers), T)
@@ -376,19 +383,22 @@ def _run(engine: Any, model: Model, schedule: list, initial: list, B: int, tick:
                 states[l] = {k: sig[k] for k in layer.cell.state}
                 x = sig["a"]
             if model.head is not None:
-                y = engine.softmax(model.head, x, final=t == T - 1)
                 if y_store is None:
-                    y_store = (np.empty((T,) + y[0].shape), np.empty((T,) + y[1].shape))
-                y_store[0][t], y_store[1][t] = y
-                rec.check("y", *y)
+                    shape = (T, B, model.head.n_y)
+                    y_store = (np.zeros(shape), np.ones(shape))  # the a priori range where not bounded
+                if t == T - 1 or not last_only:
+                    y = engine.softmax(model.head, x, final=t == T - 1)
+                    y_store[0][t], y_store[1][t] = y
+                    rec.check("y", *y)
             states = engine.end_step(states)
             tick(t + 1)
         _fail_closed(rec)
         return rec.store, y_store, states[-1]["a"]
-    return _run_layer_major(engine, model, schedule, inits, rec, tick)
+    return _run_layer_major(engine, model, schedule, inits, rec, tick, last_only)
 
 
-def _run_layer_major(engine: Any, model: Model, schedule: list, inits: list, rec: _Recorder, tick: Callable[[int], None]) -> tuple[list, Any, Any]:
+def _run_layer_major(engine: Any, model: Model, schedule: list, inits: list, rec: _Recorder, tick: Callable[[int], None],
+                     last_only: bool = False) -> tuple[list, Any, Any]:
     """Layer by layer over the whole sequence (bidirectional and backward layers). Values kept for a later
     step are stored as values by persistent engines and as bounds otherwise (then re-entered
     as boxes: the relation to earlier steps is given up there, never soundness)."""
@@ -426,11 +436,13 @@ def _run_layer_major(engine: Any, model: Model, schedule: list, inits: list, rec
     a_last = restore(xs[T - 1])
     if model.head is not None:
         for t in range(T):
-            y = engine.softmax(model.head, restore(xs[t]), final=t == T - 1)
             if y_store is None:
-                y_store = (np.empty((T,) + y[0].shape), np.empty((T,) + y[1].shape))
-            y_store[0][t], y_store[1][t] = y
-            rec.check("y", *y)
+                shape = (T, engine.B, model.head.n_y)
+                y_store = (np.zeros(shape), np.ones(shape))
+            if t == T - 1 or not last_only:
+                y = engine.softmax(model.head, restore(xs[t]), final=t == T - 1)
+                y_store[0][t], y_store[1][t] = y
+                rec.check("y", *y)
     _fail_closed(rec)
     return rec.store, y_store, a_last
 

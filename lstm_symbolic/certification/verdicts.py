@@ -57,7 +57,9 @@ class Certificate:
     ``label``: (B,) labels; ``seconds``: (B,) wall time spent per sample (the batched steps
     shared equally); ``branches``: (B,) leaves bounded by branch and bound; ``details``: (B,)
     :class:`~.bab.BabResult` or None; ``method``; ``trace``: the bounds of every signal at
-    every step for the whole set (the first, unsplit run).
+    every step for the whole set (the first, unsplit run) — the softmax output ``y`` bounded at
+    the last step only (earlier steps report its a priori [0, 1]; ``ls.propagate`` bounds every
+    step).
 
     For an unbatched input (one sequence (T, n_x), or unbatched sets) the per-sample fields are
     scalars: ``certified`` and ``falsified`` Python bools, ``margins`` (n_y,), ``counterexamples`` one entry.
@@ -218,7 +220,7 @@ def certify(
                              got=f"batch {_batch_size(v)}")
 
     # 1. one batched run over every sample
-    trace, final = unroll(m, whole, a0=a0, c0=c0, method=method, mode=mode)
+    trace, final = unroll(m, whole, a0=a0, c0=c0, method=method, mode=mode, outputs="last step")
     margins = final.margins(lab if B > 1 or batched else lab[:1])
     if margins.shape[0] != B:  # unbatched sets with a batched initial state: one region per state
         raise ShapeError("a0", "the batch of the input sets (certify one sample per call otherwise)", got=f"batch {margins.shape[0]}")
@@ -308,7 +310,7 @@ def _bound_group(m: Any, regions: list[Region], group: list[int], lab: np.ndarra
     else:
         sets = regions[group[0]].sets
     sub_a0, sub_c0 = _take_states(a0, c0, group, len(group) > 1)
-    _, fin = unroll(m, sets, a0=sub_a0, c0=sub_c0, method=method, mode=mode, optimise=optimise)
+    _, fin = unroll(m, sets, a0=sub_a0, c0=sub_c0, method=method, mode=mode, optimise=optimise, outputs="last step")
     return fin.margins(lab[group])
 
 
@@ -391,7 +393,7 @@ def _bab_sample(m: Any, model: Any, region: Region, label: int, margins: np.ndar
 
     def run(sets: Any, K: int, hook: Any) -> np.ndarray:
         sa, sc = states(K)
-        _, fin = unroll(m, sets, a0=sa, c0=sc, method=method, mode=mode, engine_hook=hook)
+        _, fin = unroll(m, sets, a0=sa, c0=sc, method=method, mode=mode, engine_hook=hook, outputs="last step")
         return fin.margins(np.full(K, label))
 
     plain = not (isinstance(p_a, str) or isinstance(p_c, str))

@@ -478,20 +478,36 @@ class LinearEngine(Engine):
     @staticmethod
     def _pick(lam_pos: np.ndarray, up: np.ndarray, low: np.ndarray) -> np.ndarray:
         if up.ndim == 2:
+            if up is low:  # one slope for both lines (the default parallelogram, McCormick's x_lo)
+                return up[:, None, :]
             up, low = up[:, None, :], low[:, None, :]
         return np.where(lam_pos, up, low)
+
+    def _offset_midrad(self, node: Node, up: np.ndarray, low: np.ndarray) -> Pair:
+        """``(m, r)`` with ``[low, up] ⊆ [m − r, m + r]`` (B, n), cached per node: then
+        ``Σ_j Λ_j μ_sel,j <= Λ·m + |Λ|·r`` for the offsets ``μ_sel`` the signs pick (an upper
+        line's offset may only be raised, a lower line's only lowered), two dot products and no
+        selection."""
+        key = ("offsets", node.id, id(up))
+        got = self._cache.get(key)
+        if got is None:
+            with np.errstate(over="ignore", invalid="ignore"):
+                m, r = K.midrad(low, up)
+            got = self._cache[key] = (m, np.where(np.isnan(r), np.inf, r))
+        return got
 
     def _rewrite(self, node: Node, lam: np.ndarray, push: Any, lines: Any, acc: R.UpperSum, sound: bool = True) -> None:
         """Push ``Λ v`` to the node's parents; add the constant and (``sound``) the rewrite's
         rounding bound to ``acc``."""
         op = node.op
         n = lam.shape[-1]
+        alam = np.abs(lam)
         if sound:
             e = self._error_vector(node, lines)
             if e.ndim == 2:
-                acc.error(_raw_absdot(np.abs(lam), e), n)
+                acc.error(_raw_absdot(alam, e), n)
             else:  # per-row lines: per-row error vectors
-                s = np.einsum("bqn,bqn->bq", np.abs(lam), e)
+                s = np.einsum("bqn,bqn->bq", alam, e)
                 acc.error(np.where(np.isnan(s), np.inf, s), n)
         if op == "affine":
             affine: Affine = node.data
@@ -504,6 +520,17 @@ class LinearEngine(Engine):
             return
         L = node.data if lines is None else lines
         pos = lam > 0
+        if lines is None and op in ("sigmoid", "tanh", "gate"):  # per-unit lines: offsets without selection
+            if op == "gate":
+                g, v = node.parents
+                push(g, lam * self._pick(pos, L.upper_x, L.lower_x))
+                push(v, lam * self._pick(pos, L.upper_y, L.lower_y))
+            else:
+                push(node.parents[0], lam * self._pick(pos, L.upper_slope, L.lower_slope))
+            m, r = self._offset_midrad(node, L.upper_offset, L.lower_offset)
+            c = np.matmul(lam, m[..., None])[..., 0] + _raw_absdot(alam, r)
+            acc.const(np.where(np.isnan(c), np.inf, c))
+            return
         if op in ("sigmoid", "tanh"):
             push(node.parents[0], lam * self._pick(pos, L.upper_slope, L.lower_slope))
             offsets = [self._pick(pos, L.upper_offset, L.lower_offset)]
