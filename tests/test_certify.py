@@ -301,3 +301,38 @@ def test_a_model_without_output_layer_is_refused() -> None:
         ls.certify(w, np.zeros((3, 1)), 0.1, 0)
     with pytest.raises(ls.InputError, match="^model:"):
         ls.certify("not a model", np.zeros((3, 1)), 0.1, 0)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_small_token_sets_are_decided_member_by_member_exactly(seed: int) -> None:
+    """Token and substitution sets small enough to enumerate are decided exactly: certified iff
+    every member's exact margins are positive, the reported margins below every member's exact
+    ones, and a falsified set's counterexample one of its members."""
+    import itertools
+
+    import mpmath
+
+    from lstm_symbolic.reference import exact_trajectory
+
+    rng = np.random.default_rng(seed)
+    n_x = 4
+    w = ls.LSTMWeights(**{f"W_{g}": rng.normal(scale=1.5, size=(3, 3 + n_x)) for g in "fuco"},
+                       **{f"b_{g}": rng.normal(size=3) for g in "fuco"}, W_y=rng.normal(scale=2, size=(3, 3)), b_y=rng.normal(size=3))
+    allowed = [[0, 1], [2], [0, 1, 3], [1, 2]]
+    sets = [ls.OneHot(n_x, a) for a in allowed]
+    base = [a[0] for a in allowed]
+    label = int(ls.forward(w, np.eye(n_x)[base]).y[-1].argmax())
+    cert = ls.certify(w, sets, None, label)
+    exact_min = []
+    with mpmath.workdps(40):
+        for seq in itertools.product(*allowed):
+            z = exact_trajectory(w, np.eye(n_x)[list(seq)], dps=40).z[-1]
+            exact_min.append(min(z[label] - z[j] for j in range(3) if j != label))
+            for j in range(3):
+                if j != label:
+                    assert mpmath.mpf(float(cert.margins[j])) <= z[label] - z[j]
+    assert cert.certified == (min(exact_min) > 0)
+    assert cert.falsified == (min(exact_min) < 0)
+    if cert.falsified:
+        toks = cert.counterexamples.xs.argmax(axis=1).tolist()
+        assert all(t in a for t, a in zip(toks, allowed))

@@ -50,6 +50,37 @@ class Region:
             self.outer = self.inner = None
             self.tokens = [s.tokens(t) for s, t in schedule] if kind in ("tokens", "substitutions") else None
 
+    def members(self, limit: int) -> np.ndarray | None:
+        """Every member of a token or substitution set as token indices (N, T), or None when
+        the set is continuous or has more than ``limit`` members."""
+        if self.kind not in ("tokens", "substitutions"):
+            return None
+        if self.substitutions is None:
+            count = 1
+            for tok in self.tokens:
+                count *= len(tok)
+                if count > limit:
+                    return None
+            grids = np.meshgrid(*self.tokens, indexing="ij")
+            return np.stack([g.reshape(-1) for g in grids], axis=1).astype(np.int64)
+        s = self.substitutions
+        alts = [np.setdiff1d(s.allowed[t], [s.base[t]]) for t in range(self.T)]
+        rows = [s.base.copy()]
+        frontier = [(s.base.copy(), -1)]
+        for _ in range(s.k):  # sequences with exactly j changes, changed positions increasing
+            nxt = []
+            for seq, last in frontier:
+                for t in range(last + 1, self.T):
+                    for tok in alts[t]:
+                        new = seq.copy()
+                        new[t] = tok
+                        nxt.append((new, t))
+                        if len(rows) + len(nxt) > limit:
+                            return None
+            rows += [q for q, _ in nxt]
+            frontier = nxt
+        return np.stack(rows).astype(np.int64)
+
     @property
     def dimension(self) -> int:
         """Number of free real coordinates (continuous sets), 0 for token sets."""

@@ -40,6 +40,9 @@ __all__ = ["certify", "Certificate", "DEFAULT_OPTIMISE", "STATUSES"]
 
 #: Slope-optimisation iterations for the samples the plain bounds leave open (linear, best).
 DEFAULT_OPTIMISE = 8
+#: Token and substitution sets with at most this many member sequences are decided member by
+#: member: every member bounded as a point sequence in one batched run (exhaustive case split).
+ENUMERATE_MAX = 20000
 STATUSES = ("certified", "falsified", "unknown")
 
 
@@ -241,6 +244,26 @@ def certify(
             return None
         return replay(model, regions[b], xs, int(lab[b]), p_a, p_c)
 
+    # 1b. small token sets, member by member: the set is the union of its members, so bounding
+    #     each member (a point sequence) soundly decides the whole set; a member whose bounds do
+    #     not certify is replayed exactly as a candidate counterexample
+    for b in [b for b in range(B) if status[b] == "unknown"]:
+        members = regions[b].members(ENUMERATE_MAX) if _single_state(a0) and _single_state(c0) else None
+        if members is None:
+            continue
+        t0 = time.perf_counter()
+        low, witness = _bound_members(m, members, int(lab[b]), a0, c0, mode)
+        margins[b] = np.maximum(margins[b], low)
+        if low.min() > 0:
+            status[b] = "certified"
+        elif witness is not None:
+            ce = check(b, np.eye(m.n_x)[witness])
+            if ce is not None:
+                counterexamples[b] = ce
+                status[b] = "falsified"
+        branches[b] = len(members)
+        seconds[b] += time.perf_counter() - t0
+
     # 2. attacks on the open samples
     if attack:
         t0 = time.perf_counter()
@@ -289,6 +312,73 @@ def certify(
         return Certificate(bool(certified[0]), bool(falsified[0]), str(status[0]), margins[0], float(min_margin[0]), counterexamples[0],
                            int(lab[0]), float(seconds[0]), int(branches[0]), details[0], method, trace)
     return Certificate(certified, falsified, status, margins, min_margin, counterexamples, lab, seconds, branches, details, method, trace)
+
+
+def _single_state(v: Any) -> bool:
+    """An initial state shared by the whole batch (what member-by-member bounding can repeat)."""
+    if v is None:
+        return True
+    if isinstance(v, (list, tuple)):
+        return all(_single_state(x) for x in v)
+    arr = v.lo if isinstance(v, Interval) else np.asarray(v)
+    return np.ndim(arr) == 1
+
+
+def _bound_members(m: Any, members: np.ndarray, label: int, a0: Any, c0: Any, mode: str, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray | None]:
+    """Decide a token set member by member (``members`` (N, T) token indices): the member with
+    the smallest float margin when that is not positive — a candidate counterexample, returned
+    at once (the caller replays it exactly) with no bounds computed; otherwise lower bounds of
+    the margins over every member, each a point sequence bounded soundly — interval first (one
+    batched run), then the zonotope (a few symbols suffice for a point: they only carry the
+    rounding) for the members interval leaves open, since rounding alone can blow an interval
+    run up over long sequences — their minimum (n_y,), and None."""
+    from ..inputs import Box
+
+    eye = np.eye(m.n_x)
+    worst_float, witness = np.inf, None
+    for start in range(0, members.shape[0], chunk):  # float screening: a falsification needs no bound
+        part = members[start : start + chunk]
+        z = _float_logits(m, eye[part].transpose(1, 0, 2), a0, c0)
+        margin = z[:, label][:, None] - z
+        margin[:, label] = np.inf
+        k = int(np.argmin(margin.min(axis=1)))
+        if margin[k].min() < worst_float:
+            worst_float, witness = float(margin[k].min()), part[k]
+    if worst_float <= 0:
+        return np.full(m.n_y, -np.inf), witness
+    worst = np.full(m.n_y, np.inf)
+    units = sum(len(c.state) * c.n_hidden for c in m.cells)
+    for start in range(0, members.shape[0], chunk):
+        part = members[start : start + chunk]
+        xs = eye[part].transpose(1, 0, 2)  # (T, N, n_x)
+        labels = np.full(part.shape[0], label)
+        _, fin = unroll(m, Box(xs, xs), a0=a0, c0=c0, method="interval", mode=mode, outputs="last step")
+        low = fin.margins(labels)
+        open_ = np.flatnonzero(low.min(axis=1) <= 0)
+        if open_.size:
+            sub = Box(xs[:, open_], xs[:, open_])
+            _, fin = unroll(m, sub, a0=a0, c0=c0, method="symbolic", mode=mode, outputs="last step", max_symbols=4 * units)
+            low[open_] = np.maximum(low[open_], fin.margins(labels[open_]))
+        worst = np.minimum(worst, low.min(axis=0))
+    return worst, None
+
+
+def _float_logits(m: Any, xs: np.ndarray, a0: Any, c0: Any) -> np.ndarray:
+    """Float logits ``W_y a⟨T⟩ + b_y`` of the point sequences ``xs`` (T, N, n_x): (N, n_y),
+    from the library's one forward pass."""
+    from ..lstm import forward
+    from ..methods.concrete import ConcreteOps
+
+    run = forward(m, xs, a0=_point(a0), c0=_point(c0))
+    return ConcreteOps().linear(m.head.logits, [run.a[-1]])
+
+
+def _point(v: Any) -> Any:
+    if isinstance(v, Interval):
+        return v.mid
+    if isinstance(v, (list, tuple)):
+        return [_point(x) for x in v]
+    return v
 
 
 def _groups(regions: list[Region], idx: list[int]) -> list[list[int]]:
