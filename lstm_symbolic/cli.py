@@ -306,29 +306,29 @@ def _plot(summaries: Any, path: Path, title: str) -> str:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from . import report as R
+    from . import demo
+    from .report import write_json
 
     out = Path(args.out)
     try:  # fail before the work, not after it
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError("--out", "a writable directory", got=str(out), detail=exc.strerror or str(exc)) from None
-    result = R.run_demo(args.steps, samples=args.samples)
-    sys.stdout.write(R.demo_console(result))
+    story = demo.run(args.steps, samples=args.samples)
+    sys.stdout.write(demo.console(story))
     try:
         plot_line = None
         plot_name = None
         if not args.no_plot:
-            plot_line = _plot(result.summaries, out / "bounds.png", f"demo: every one-hot sequence, T = {args.steps}")
+            plot_line = demo.plot(story, out / "bounds.png")
             plot_name = "bounds.png" if plot_line.startswith("wrote") else None
         report = out / "report.md"
-        report.write_text(R.demo_markdown(result, plot_name=plot_name), encoding="utf-8")
-        R.write_json(R.demo_json(result), out / "bounds.json")
+        report.write_text(demo.markdown(story, plot_name=plot_name), encoding="utf-8")
+        write_json(demo.to_json(story), out / "bounds.json")
     except OSError as exc:
         raise InputError("--out", "a writable directory", got=str(out), detail=exc.strerror or str(exc)) from None
-    print(f"wrote {report}")
-    print(f"wrote {out / 'bounds.json'}")
-    if plot_line:
+    print(f"wrote {report} (the tables), {out / 'bounds.json'}" + (f", {out / 'bounds.png'}" if plot_name else ""))
+    if plot_line and not plot_name:
         print(plot_line)
     return 0
 
@@ -625,14 +625,17 @@ def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="lstm-symbolic", description="Sound (outward-rounded) bounds on every signal inside an LSTM.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    d = sub.add_parser("demo", help="bound the built-in character LSTM over every one-hot sequence; write a report",
-                       description="Bound the built-in character LSTM (n_x = 30, n_a = 16, trained on the Gettysburg "
-                       "Address) over every one-hot sequence of length --steps: a priori vs interval vs symbolic, the "
-                       "all-horizon invariant; writes report.md, bounds.json and bounds.png (matplotlib) to --out.")
-    d.add_argument("--steps", type=_steps_arg, default=8, help="sequence length T (default 8)")
+    d = sub.add_parser("demo", help="what can be proved about the built-in character LSTM: questions and answers, a report",
+                       description="Questions about the built-in character LSTM (n_x = 30, n_a = 16, trained on the Gettysburg "
+                       "Address), answered with proofs: robustness to a one-character typo (certified, or falsified with an "
+                       "exact counterexample, beside the exact answer by enumeration), a small L∞ ball where the tight method "
+                       "meets the attack, and a counting unit that no all-horizon bound can hold. Writes report.md (every table, "
+                       "including every method over every one-hot sequence of length --steps), bounds.json and bounds.png "
+                       "(matplotlib) to --out.")
+    d.add_argument("--steps", type=_steps_arg, default=8, help="sequence length of the report's all-sequences tables (default 8)")
     d.add_argument("--out", default="lstm_symbolic_demo", help="output directory (default ./lstm_symbolic_demo/)")
     d.add_argument("--no-plot", action="store_true", help="do not write the PNG plot")
-    d.add_argument("--samples", type=_samples_arg, default=2000, help="random sequences for the sampled column (default 2000)")
+    d.add_argument("--samples", type=_samples_arg, default=2000, help="random sequences for those tables' sampled column (default 2000)")
     d.set_defaults(func=_cmd_demo)
 
     b = sub.add_parser("bounds", help="bounds of every signal of a model over an input set",

@@ -55,15 +55,24 @@ def assert_one_line_error(rc, err, *fragments):
 def test_demo_writes_report_json_and_plot(capsys, tmp_path, demo_w):
     rc, out, err = run(capsys, "demo", "--steps", "3", "--samples", "50", "--out", str(tmp_path / "d"))
     assert rc == 0, err
-    for sym in ("Γ_f", "Γ_u", "Γ_o", "c̃", "c  cell", "a  hidden state", "y  softmax output"):
-        assert sym in out
-    assert "all-horizon invariant" in out and "a priori" in out and "symbolic" in out
+    head = out.splitlines()[:2]
+    assert "character-level LSTM" in head[0] and "Proved below" in head[1]
+    assert "→ No: certified" in out and "→ Yes: falsified" in out and "replayed in mpmath" in out
+    assert "real trajectories" in out and "counting unit" in out and "ls.invariant says none" in out
     report = (tmp_path / "d" / "report.md").read_text(encoding="utf-8")
-    assert report.startswith("# lstm-symbolic demo report") and "## All-horizon invariant" in report
+    assert report.startswith("# lstm-symbolic demo report") and "## 3. A counting unit" in report and "## Appendix" in report
     data = json.loads((tmp_path / "d" / "bounds.json").read_text(encoding="utf-8"))
-    tr = ls.propagate(demo_w, ls.OneHot(demo_w.n_x), steps=3, method="symbolic")
-    assert data["traces"]["symbolic"]["signals"]["c"]["lo"] == tr.c.lo.tolist()  # exact floats
-    assert data["traces"]["symbolic"]["signals"]["y"]["hi"] == tr.y.hi.tolist()
+    statuses = {t["status"] for t in data["typos"]}
+    assert statuses == {"certified", "falsified"}
+    for t in data["typos"]:  # the proofs agree with the exact answers by enumeration
+        assert (t["status"] == "certified") == (t["exact_changers"] == 0 and t["exact_min_margin"] > 0)
+        if t["status"] == "certified":
+            assert t["margin"] <= t["exact_min_margin"]
+        else:
+            assert t["counter_margin"] < 0 and t["counterexample"] is not None
+    ball = data["ball"]
+    ratio = ball["final_ratio"]
+    assert ratio["best"] >= 1 and ratio["interval"] >= ratio["best"]  # bounds contain the real trajectories
     png = tmp_path / "d" / "bounds.png"
     if HAVE_MPL:
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and "bounds.png" in out
