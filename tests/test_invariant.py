@@ -52,11 +52,28 @@ def test_invariant_is_a_proven_fixed_box() -> None:
     assert inv.found
     # replay the proof obligation: c⁺ and a⁺ are nondecreasing in c (Γ_f, Γ_o > 0, and unit i
     # reads no other c_j), so the image of A × C is bounded by the steps from A × {C.hi} (upper
-    # ends) and A × {C.lo} (lower ends), each a sound step of the proof's method
-    up = ls.propagate(w, box, steps=1, a0=inv.a, c0=ls.Interval(inv.c.hi, inv.c.hi), method=inv.method)
-    down = ls.propagate(w, box, steps=1, a0=inv.a, c0=ls.Interval(inv.c.lo, inv.c.lo), method=inv.method)
-    assert (up.c.hi[0] <= inv.c.hi).all() and (down.c.lo[0] >= inv.c.lo).all()
-    assert (up.a.hi[0] <= inv.a.hi).all() and (down.a.lo[0] >= inv.a.lo).all()
+    # ends) and A × {C.lo} (lower ends), each a sound step of the proof's method, from each of
+    # the pieces the proof cut A into
+    from lstm_symbolic.invariants.box import Stepper
+
+    assert inv.split > 0  # small models split by default: replay with the pieces
+    lo, hi = Stepper(w, box, inv.method, "fast", inv.split).pieces((inv.a.lo, inv.a.hi))
+    assert lo.shape == (2**inv.split, 3) and (lo <= hi).all()
+    assert (lo.min(axis=0) == inv.a.lo).all() and (hi.max(axis=0) == inv.a.hi).all()
+    pts = np.random.default_rng(1).uniform(inv.a.lo, inv.a.hi, (400, 3))
+    assert all(((lo <= p) & (p <= hi)).all(axis=1).any() for p in pts), "the pieces must cover A"
+    A = ls.Interval(lo, hi)
+    at = lambda v: ls.Interval(np.broadcast_to(v, lo.shape), np.broadcast_to(v, lo.shape))  # noqa: E731
+    up = ls.propagate(w, box, steps=1, a0=A, c0=at(inv.c.hi), method=inv.method)
+    down = ls.propagate(w, box, steps=1, a0=A, c0=at(inv.c.lo), method=inv.method)
+    assert (up.c.hi[0].max(axis=0) <= inv.c.hi).all() and (down.c.lo[0].min(axis=0) >= inv.c.lo).all()
+    assert (up.a.hi[0].max(axis=0) <= inv.a.hi).all() and (down.a.lo[0].min(axis=0) >= inv.a.lo).all()
+    # without splitting, the same replay of a split=0 proof
+    inv0 = ls.invariant(w, box, search=False, split=0, gated=False, contraction=False)
+    up = ls.propagate(w, box, steps=1, a0=inv0.a, c0=ls.Interval(inv0.c.hi, inv0.c.hi), method=inv0.method)
+    down = ls.propagate(w, box, steps=1, a0=inv0.a, c0=ls.Interval(inv0.c.lo, inv0.c.lo), method=inv0.method)
+    assert (up.c.hi[0] <= inv0.c.hi).all() and (down.c.lo[0] >= inv0.c.lo).all()
+    assert (up.a.hi[0] <= inv0.a.hi).all() and (down.a.lo[0] >= inv0.a.lo).all()
 
 
 def test_no_invariant_when_the_forget_gate_saturates() -> None:

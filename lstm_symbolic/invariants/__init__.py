@@ -68,7 +68,8 @@ class Invariant:
     trace length ``T`` the contraction bound used (0: not used). ``reached``: the worst-case
     search (:class:`~lstm_symbolic.worst_case.Reached`, None when not run); ``floor``: the
     narrowest cell box any box invariant could have (an estimate from the reached states).
-    ``method``: the one-step method of the proof; ``seconds``: time taken (search included).
+    ``method``: the one-step method of the proof and ``split`` its splitting of the ``a`` box
+    (:class:`.box.Stepper`); ``seconds``: time taken (search included).
     """
 
     found: bool
@@ -83,6 +84,7 @@ class Invariant:
     reached: Reached | None = None
     floor: Interval | None = None
     method: str = "best"
+    split: int = 0
     seconds: float = 0.0
 
     @property
@@ -229,6 +231,7 @@ def invariant(
         reached=reached,
         floor=floor,
         method=method,
+        split=step.split,
         seconds=time.perf_counter() - t_start,
     )
 
