@@ -18,9 +18,12 @@ corners and the corners that push each gate row up or down)):
 ``hold``
     each vertex held constant for ``steps`` steps (a contracting model settles on the fixed
     point of that input; a counting unit counts).
+``hold-greedy``
+    per target, the held vertex whose state is best for it after ``steps // 2`` steps, then the
+    greedy from there for the rest of the horizon.
 ``random``
-    random vertex sequences, each vertex held for a random number of steps (geometric, mean
-    :data:`MEAN_HOLD`).
+    random vertex sequences, each vertex held for a random number of steps (geometric, with the
+    means of :data:`MEAN_HOLDS` in turn).
 
 :func:`box_floor` turns the visited states into a *lower* bound on the cell box of any box
 invariant: a box ``A × C`` contains every reachable ``a``, so for a visited ``a``, a vertex
@@ -46,12 +49,12 @@ from .lstm import LSTMWeights, cell_step
 from .methods.concrete import sigmoid
 from .testing import _StepMembers
 
-__all__ = ["worst_case", "Reached", "box_floor", "vertices", "MAX_CORNERS", "MEAN_HOLD"]
+__all__ = ["worst_case", "Reached", "box_floor", "vertices", "MAX_CORNERS", "MEAN_HOLDS"]
 
 #: Boxes with at most this many corners are searched over all of them.
 MAX_CORNERS = 1024
-#: Mean number of steps a vertex is held in the ``random`` strategy.
-MEAN_HOLD = 25
+#: Mean numbers of steps a vertex is held in the ``random`` strategy (one per sequence, in turn).
+MEAN_HOLDS = (5, 25, 125)
 _POOL = 256  # random corners in the pool of a box with more than MAX_CORNERS corners
 _MAX_STATES = 2000  # visited a-states kept for box_floor
 _CHUNK = 256  # steps per forward chunk of the hold / random strategies
@@ -164,24 +167,32 @@ def _step(w: LSTMWeights, a: np.ndarray, c: np.ndarray, x: np.ndarray) -> dict[s
     return {k: np.concatenate([p[k] for p in parts]) for k in ("f", "a", "c")}
 
 
-def _greedy(w: LSTMWeights, V: np.ndarray, a0: tuple, c0: tuple, steps: int, rec: _Recorder) -> None:
-    """One trajectory per (signal, unit, direction), one-step lookahead over the vertices."""
+def _targets(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(unit, sign, on_a) of the 4n targets: c up, c down, a up, a down, unit by unit."""
+    return np.tile(np.arange(n), 4), np.tile(np.repeat([1.0, -1.0], n), 2), np.repeat([False, True], 2 * n)
+
+
+def _greedy(w: LSTMWeights, V: np.ndarray, a0: tuple, c0: tuple, steps: int, rec: _Recorder,
+            start: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+    """One trajectory per (signal, unit, direction), one-step lookahead over the vertices, from
+    the initial state's end that helps the target or from ``start`` ((4n, n) states, one per
+    target)."""
     n = w.n_a
     gates = w.to_model().layers[0].cell.gates  # rows Γ_f, Γ_u, Γ_o, c̃ (cells.lstm.ROWS)
     W, bias = gates.W, gates.bias_float
-    unit = np.tile(np.arange(n), 4)
-    sign = np.tile(np.repeat([1.0, -1.0], n), 2)
-    on_a = np.repeat([False, True], 2 * n)
+    unit, sign, on_a = _targets(n)
     cols = np.stack([unit, unit + n, unit + 2 * n, unit + 3 * n], axis=1)  # (K, 4) rows of the unit
     Wa, Wx = W[:, :n], W[:, n:]
     Px = (V @ Wx.T)[:, cols]  # (V, K, 4)
     Wa_k = Wa[cols]  # (K, 4, n)
     b_k = bias[cols]  # (K, 4)
     K = len(unit)
-    # start at the initial state's end that helps the target
-    a = np.where((sign > 0)[:, None], a0[1], a0[0])
-    c = np.where((sign > 0)[:, None], c0[1], c0[0])
-    rec.point(a, c)
+    if start is None:
+        a = np.where((sign > 0)[:, None], a0[1], a0[0])
+        c = np.where((sign > 0)[:, None], c0[1], c0[0])
+        rec.point(a, c)
+    else:
+        a, c = start
     rows = np.arange(K)
     for _ in range(steps):
         pre = np.einsum("kgj,kj->kg", Wa_k, a) + b_k  # (K, 4)
@@ -195,9 +206,12 @@ def _greedy(w: LSTMWeights, V: np.ndarray, a0: tuple, c0: tuple, steps: int, rec
         rec.record(a, c, out["f"])
 
 
-def _sequences(w: LSTMWeights, V: np.ndarray, a0: tuple, c0: tuple, steps: int, rec: _Recorder, picks: Any) -> None:
-    """Run trajectories whose vertex index at each step is ``picks(t0, t1)`` -> (t1 − t0, k)."""
-    a = c = None
+def _sequences(w: LSTMWeights, V: np.ndarray, a0: tuple, c0: tuple, steps: int, rec: _Recorder, picks: Any,
+               start: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Run trajectories whose vertex index at each step is ``picks(t0, t1)`` -> (t1 − t0, k),
+    from the initial state's corners or from ``start`` ((k, n) states); returns their last
+    states (a, c)."""
+    a, c = (None, None) if start is None else start
     for t0 in range(0, steps, _CHUNK):
         t1 = min(steps, t0 + _CHUNK)
         idx = picks(t0, t1)
@@ -211,6 +225,7 @@ def _sequences(w: LSTMWeights, V: np.ndarray, a0: tuple, c0: tuple, steps: int, 
             out = _step(w, a, c, V[idx[t]])
             a, c = out["a"], out["c"]
             rec.record(a, c, out["f"])
+    return a, c
 
 
 def worst_case(
@@ -220,7 +235,7 @@ def worst_case(
     a0: Any = None,
     c0: Any = None,
     seed: int = 0,
-    random_sequences: int = 256,
+    random_sequences: int = 384,
 ) -> Reached:
     """Search for input sequences from ``inputs`` (one set, used at every step) that drive
     ``a`` and ``c`` furthest, over ``steps`` steps from ``a0``, ``c0`` (points or Intervals
@@ -250,16 +265,29 @@ def worst_case(
 
     hold_idx = np.arange(len(V)) if len(V) <= 1024 else rng.choice(len(V), size=1024, replace=False)
     recs["hold"] = _Recorder(n, rng)
-    _sequences(w, V, a0_, c0_, steps, recs["hold"], lambda t0, t1: np.broadcast_to(hold_idx, (t1 - t0, len(hold_idx))))
+    half = max(steps // 2, 1)
+    a_h, c_h = _sequences(w, V, a0_, c0_, half, recs["hold"], lambda t0, t1: np.broadcast_to(hold_idx, (t1 - t0, len(hold_idx))))
+    if steps > half:
+        _sequences(w, V, a0_, c0_, steps - half, recs["hold"], lambda t0, t1: np.broadcast_to(hold_idx, (t1 - t0, len(hold_idx))),
+                   start=(a_h, c_h))
+
+    # hold-greedy: per target, the held vertex whose state is best for it after half the
+    # horizon, then the greedy for the other half
+    unit, sign, on_a = _targets(n)
+    value = np.where(on_a[:, None], a_h[:, unit].T, c_h[:, unit].T)  # (4n, holds)
+    best = np.argmax(sign[:, None] * value, axis=1)
+    recs["hold-greedy"] = _Recorder(n, rng)
+    _greedy(w, V, a0_, c0_, steps - half, recs["hold-greedy"], start=(a_h[best], c_h[best]))
 
     if random_sequences:
         recs["random"] = _Recorder(n, rng)
         state = {"cur": rng.integers(len(V), size=random_sequences)}
+        mean = np.array(MEAN_HOLDS, dtype=np.float64)[np.arange(random_sequences) % len(MEAN_HOLDS)]
 
         def random_picks(t0: int, t1: int) -> np.ndarray:
             out = np.empty((t1 - t0, random_sequences), dtype=np.int64)
             for t in range(t1 - t0):
-                switch = rng.random(random_sequences) < 1.0 / MEAN_HOLD
+                switch = rng.random(random_sequences) < 1.0 / mean
                 state["cur"] = np.where(switch, rng.integers(len(V), size=random_sequences), state["cur"])
                 out[t] = state["cur"]
             return out
@@ -271,7 +299,7 @@ def worst_case(
     c = Interval(np.min([s[1].lo for s in sources.values()], axis=0), np.max([s[1].hi for s in sources.values()], axis=0))
     f_max = np.max([r.f_max for r in recs.values()], axis=0)
     states = np.concatenate([r.sample() for r in recs.values()])
-    trajectories = 4 * n + len(hold_idx) + random_sequences
+    trajectories = 8 * n + len(hold_idx) + random_sequences
     return Reached(a, c, sources, f_max, int(steps), int(trajectories), states, time.perf_counter() - t_start)
 
 

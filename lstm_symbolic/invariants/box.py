@@ -28,7 +28,6 @@ then **narrowing**: ``B ← hull(step(B), init) ∩ B`` and per-unit fixed point
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from ..inputs import InputSet
