@@ -25,13 +25,14 @@ corners and the corners that push each gate row up or down)):
     random vertex sequences, each vertex held for a random number of steps (geometric, with the
     means of :data:`MEAN_HOLDS` in turn).
 
-:func:`box_floor` turns the visited states into a *lower* bound on the cell box of any box
+:func:`box_floor` turns the visited states into a *lower* estimate of the cell box of any box
 invariant: a box ``A × C`` contains every reachable ``a``, so for a visited ``a``, a vertex
 ``x`` and ``c_i`` at the top ``U_i`` of ``C_i``, ``step`` stays in the box only if
 ``Γ_f U_i + Γ_u c̃ <= U_i``, i.e. ``U_i >= Γ_u c̃ / (1 − Γ_f) = Γ_u c̃ (1 + e^{p_f})`` (``p_f``
-the forget gate's pre-activation). The floor is the hull of these values (and of the reached
-range): no box invariant — whatever the one-step operator proving it — can be narrower. It is a
-float estimate from sampled states, not a proof; it says when a gap is the template's fault.
+the forget gate's pre-activation); and the least box invariant contains every iterate of the
+exact box iteration, hence of a sampled one. No box invariant — whatever the one-step operator
+proving it — can be narrower. It is a float estimate from sampled states, not a proof; it says
+how much of a gap is the template's.
 """
 
 from __future__ import annotations
@@ -303,28 +304,52 @@ def worst_case(
     return Reached(a, c, sources, f_max, int(steps), int(trajectories), states, time.perf_counter() - t_start)
 
 
-def box_floor(w: LSTMWeights, inputs: InputSet, reached: Reached) -> Interval:
-    """A lower bound (a float estimate) on the cell box of *any* box invariant ``A × C`` that
-    contains the states of ``reached``: per unit the hull of the reached range of ``c`` and of
-    ``Γ_u c̃ (1 + e^{p_f})`` over the visited ``a`` states and the vertices of ``inputs`` (see
-    the module docstring). Infinite ends mean no box invariant exists."""
+def box_floor(w: LSTMWeights, inputs: InputSet, reached: Reached, rounds: int = 150, samples: int = 2048, seed: int = 0) -> Interval:
+    """A lower estimate of the cell box of *any* box invariant ``A × C`` containing the initial
+    state, from two arguments (the hull of both is returned; infinite ends: no box invariant):
+
+    1. (module docstring) ``C`` contains the reached range, and for every visited ``a`` and
+       vertex ``x``, ``U_i >= Γ_u c̃ (1 + e^{p_f})`` (likewise ``L_i``);
+    2. the least box invariant ``B*`` contains every iterate of the exact box iteration
+       ``B ← hull(B ∪ step(B))`` started inside it (``B ⊆ B*`` implies
+       ``step(B) ⊆ step(B*) ⊆ B*``), and so every iterate of the same iteration with each hull
+       taken over *samples* of ``B`` (corners and uniform points, random vertices): ``rounds``
+       rounds from the hull of the reached states, ``samples`` states each.
+
+    Float estimates from real float steps, not a proof; they say how much of a gap is the box
+    template's."""
     n = w.n_a
     gates = w.to_model().layers[0].cell.gates
     W, bias = gates.W, gates.bias_float
     V = vertices(inputs, n, W[:, n:])
     A = reached.states
     lo, hi = reached.c.lo.copy(), reached.c.hi.copy()
-    if len(A) == 0:
-        return Interval(lo, hi)
-    rows = np.r_[0:n, n : 2 * n, 3 * n : 4 * n]  # Γ_f, Γ_u, c̃
-    Pa = A @ W[rows, :n].T + bias[rows]  # (k, 3n)
-    Px = V @ W[rows, n:].T  # (V, 3n)
+    if len(A):
+        rows = np.r_[0:n, n : 2 * n, 3 * n : 4 * n]  # Γ_f, Γ_u, c̃
+        Pa = A @ W[rows, :n].T + bias[rows]  # (k, 3n)
+        Px = V @ W[rows, n:].T  # (V, 3n)
+        with np.errstate(over="ignore", invalid="ignore"):
+            for j in range(0, len(V), 16):
+                p = Pa[None] + Px[j : j + 16, None]  # (v, k, 3n)
+                g = sigmoid(p[..., n : 2 * n]) * np.tanh(p[..., 2 * n :])
+                h = g * (1.0 + np.exp(p[..., :n]))
+                h = np.where(np.isnan(h), 0.0, h)
+                hi = np.maximum(hi, h.max(axis=(0, 1)))
+                lo = np.minimum(lo, h.min(axis=(0, 1)))
+    # 2. the sampled box iteration from the reached hull
+    rng = np.random.default_rng(seed)
+    box_a = (reached.a.lo.copy(), reached.a.hi.copy())
+    box_c = (reached.c.lo.copy(), reached.c.hi.copy())
     with np.errstate(over="ignore", invalid="ignore"):
-        for j in range(0, len(V), 16):
-            p = Pa[None] + Px[j : j + 16, None]  # (v, k, 3n)
-            g = sigmoid(p[..., n : 2 * n]) * np.tanh(p[..., 2 * n :])
-            h = g * (1.0 + np.exp(p[..., :n]))
-            h = np.where(np.isnan(h), 0.0, h)
-            hi = np.maximum(hi, h.max(axis=(0, 1)))
-            lo = np.minimum(lo, h.min(axis=(0, 1)))
-    return Interval(lo, hi)
+        for _ in range(rounds):
+            pts = []
+            for b_lo, b_hi in (box_a, box_c):
+                corner = np.where(rng.random((samples, n)) < 0.5, b_hi, b_lo)
+                inner = b_lo + (b_hi - b_lo) * rng.random((samples, n))
+                pts.append(np.where(rng.random((samples, 1)) < 0.5, corner, inner))
+            out = _step(w, pts[0], pts[1], V[rng.integers(len(V), size=samples)])
+            if not (np.isfinite(out["c"]).all() and np.isfinite(out["a"]).all()):
+                break
+            box_a = (np.minimum(box_a[0], out["a"].min(0)), np.maximum(box_a[1], out["a"].max(0)))
+            box_c = (np.minimum(box_c[0], out["c"].min(0)), np.maximum(box_c[1], out["c"].max(0)))
+    return Interval(np.minimum(lo, box_c[0]), np.maximum(hi, box_c[1]))
