@@ -152,7 +152,7 @@ def invariant(
     library's default, is the tightest; ``"symbolic"`` about twice as fast). ``search``: run the worst-case search beside
     the proof (True: 2000 steps; an int: that many steps; False: none). ``contraction``: try the
     contraction bound. ``split``: cut the ``a`` box into ``2**split`` pieces in each step (tighter,
-    ``2**split`` times the work; None: 4 for ``n_a <= 8``, 2 for ``n_a <= 16``, else 0). ``gated``: try the output-gate template (None: when
+    ``2**split`` times the work; None: 8 for ``n_a <= 8``, 4 for ``n_a <= 16``, else 0). ``gated``: try the output-gate template (None: when
     ``n_a <= 8``), with ``slabs`` pieces per unit. Returns an :class:`Invariant` (``found=False`` with the reason when no
     bound was proved).
     """
@@ -174,7 +174,7 @@ def invariant(
     c_lo, c_hi = _initial_box(c0, "c0", n, 1)
     a_init, c_init = (a_lo[0], a_hi[0]), (c_lo[0], c_hi[0])
     if split is None:
-        split = 4 if n <= 8 else 2 if n <= 16 else 0
+        split = 8 if n <= 8 else 4 if n <= 16 else 0
     step = _box.Stepper(w, inputs, method, mode, split)
 
     box, how, iterations, F = _box.search(step, a_init, c_init, int(max_iter))

@@ -48,15 +48,14 @@ _NEWTON = 12  # Newton rounds of the per-unit fixed point
 class Stepper:
     """Sound one-step images of boxes with ``x ∈ inputs``, through ``method``; counts calls.
 
-    ``split``: the ``A`` part of a box is cut into ``2**split`` pieces (halving the ``split``
-    coordinates of ``a`` with the largest weight × width in the gate rows) and the image is the
-    hull of the pieces' images — sound because the pieces cover ``A``, and tighter because each
+    ``split``: the ``A`` part of a box is cut into ``2**split`` pieces (see :meth:`pieces`) and
+    the image is the hull of the pieces' images — sound because the pieces cover ``A``, and tighter because each
     relaxation sees a smaller box. All pieces (and both ends of ``C``) go through one batched
     step."""
 
     def __init__(self, w: LSTMWeights, inputs: InputSet, method: str, mode: str, split: int = 0) -> None:
         self.w, self.inputs, self.method, self.mode = w, inputs, method, mode
-        self.split = int(min(split, w.n_a))
+        self.split = int(split)
         W = w.to_model().layers[0].cell.gates.W
         self.influence = np.abs(W[:, : w.n_a]).sum(axis=0)  # (n_a,)
         self.calls = 0
@@ -67,18 +66,24 @@ class Stepper:
         return one_step(self.w, self.inputs, {"a": a, "c": c}, self.method, self.mode)
 
     def pieces(self, A: Pair) -> Pair:
-        """The pieces of ``A`` (see the class docstring), (P, n) each."""
+        """The pieces of ``A`` (see the class docstring), (P, n) each: ``split`` halvings, each
+        given to the coordinate whose weight × piece width is largest, so a coordinate may be
+        cut into 2, 4, 8, … equal segments; the pieces are the grid of the segments."""
         if not self.split:
             return A[0][None], A[1][None]
-        dims = np.argsort(-(self.influence * (A[1] - A[0])))[: self.split]
-        mid = 0.5 * A[0][dims] + 0.5 * A[1][dims]
-        mid = np.clip(mid, A[0][dims], A[1][dims])
-        P = 2 ** len(dims)
-        bits = (np.arange(P)[:, None] >> np.arange(len(dims))[None, :]) & 1
-        lo = np.broadcast_to(A[0], (P, A[0].shape[0])).copy()
-        hi = np.broadcast_to(A[1], (P, A[1].shape[0])).copy()
-        lo[:, dims] = np.where(bits == 1, mid, A[0][dims])
-        hi[:, dims] = np.where(bits == 1, A[1][dims], mid)
+        counts = np.zeros(A[0].shape[0], dtype=np.int64)
+        for _ in range(self.split):
+            counts[int(np.argmax(self.influence * (A[1] - A[0]) / 2.0**counts))] += 1
+        lo, hi = A[0][None].copy(), A[1][None].copy()
+        for j in np.flatnonzero(counts):
+            k = 2 ** int(counts[j])
+            edges = A[0][j] + (A[1][j] - A[0][j]) * (np.arange(k + 1) / k)
+            edges[0], edges[-1] = A[0][j], A[1][j]
+            edges = np.clip(np.maximum.accumulate(edges), A[0][j], A[1][j])
+            P = lo.shape[0]
+            lo, hi = np.repeat(lo, k, axis=0), np.repeat(hi, k, axis=0)
+            seg = np.tile(np.arange(k), P)
+            lo[:, j], hi[:, j] = edges[seg], edges[seg + 1]
         return lo, hi
 
     def ends(self, A: Pair, L: np.ndarray, U: np.ndarray) -> tuple[Pair, Pair, dict[str, Pair]]:
