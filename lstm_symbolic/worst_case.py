@@ -304,12 +304,53 @@ def worst_case(
     return Reached(a, c, sources, f_max, int(steps), int(trajectories), states, time.perf_counter() - t_start)
 
 
-def box_floor(w: LSTMWeights, inputs: InputSet, reached: Reached, rounds: int = 150, samples: int = 2048, seed: int = 0) -> Interval:
+def _corner_search(W: np.ndarray, bias: np.ndarray, V: np.ndarray, box: Interval, start: np.ndarray, sweeps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per unit, the largest and smallest ``Γ_u c̃ (1 + e^{p_f})`` over the vertices ``V`` and
+    corners of ``box`` found by coordinate flips from the best of ``start`` (k, n) corners.
+    Returns ``(lo, hi)`` (n,)."""
+    n = box.lo.shape[0]
+    K = 2 * n
+    unit, sign = np.tile(np.arange(n), 2), np.repeat([1.0, -1.0], n)
+    rows = np.stack([unit, unit + n, unit + 3 * n], axis=1)  # Γ_f, Γ_u, c̃ rows of each target
+    Wk, bk = W[rows, :n], bias[rows]  # (K, 3, n), (K, 3)
+    Xk = np.moveaxis((V @ W[:, n:].T)[:, rows], 0, 1)  # (K, V, 3)
+
+    def value(cand: np.ndarray) -> np.ndarray:  # cand (K, m, n) -> (K, m): sign * max over V
+        pre = np.einsum("kgj,kmj->kmg", Wk, cand) + bk[:, None]
+        p = pre[:, :, None, :] + Xk[:, None]
+        with np.errstate(over="ignore", invalid="ignore"):
+            h = sigmoid(p[..., 1]) * np.tanh(p[..., 2]) * (1.0 + np.exp(p[..., 0]))
+        h = np.where(np.isnan(h), 0.0, h)
+        return (sign[:, None, None] * h).max(axis=2)
+
+    cand = np.broadcast_to(start, (K,) + start.shape)
+    v = value(cand)
+    pick = np.argmax(v, axis=1)
+    best, best_v = cand[np.arange(K), pick].copy(), v[np.arange(K), pick]
+    flip = np.eye(n, dtype=bool)
+    for _ in range(sweeps):
+        cand = np.where(flip[None], np.where(best[:, None, :] == box.hi, box.lo, box.hi), best[:, None, :])
+        v = value(cand)
+        pick = np.argmax(v, axis=1)
+        better = v[np.arange(K), pick] > best_v
+        if not better.any():
+            break
+        best[better] = cand[np.arange(K), pick][better]
+        best_v = np.where(better, v[np.arange(K), pick], best_v)
+    return -best_v[n:], best_v[:n]
+
+
+def box_floor(w: LSTMWeights, inputs: InputSet, reached: Reached, rounds: int = 150, samples: int = 2048, seed: int = 0,
+              sweeps: int = 4) -> Interval:
     """A lower estimate of the cell box of *any* box invariant ``A × C`` containing the initial
     state, from two arguments (the hull of both is returned; infinite ends: no box invariant):
 
-    1. (module docstring) ``C`` contains the reached range, and for every visited ``a`` and
-       vertex ``x``, ``U_i >= Γ_u c̃ (1 + e^{p_f})`` (likewise ``L_i``);
+    1. (module docstring) ``C`` contains the reached range, and for every ``a`` in ``A`` and
+       vertex ``x``, ``U_i >= Γ_u c̃ (1 + e^{p_f})`` (likewise ``L_i``) — ``A`` contains the
+       hull of the reached ``a``, so this is evaluated at the visited states and at corners of
+       that hull: for each unit, the corners that push ``p_f ± p_u ± p_c`` up (the sign
+       patterns of those weight rows), then improved by flipping one coordinate at a time
+       (``sweeps`` rounds per unit and direction);
     2. the least box invariant ``B*`` contains every iterate of the exact box iteration
        ``B ← hull(B ∪ step(B))`` started inside it (``B ⊆ B*`` implies
        ``step(B) ⊆ step(B*) ⊆ B*``), and so every iterate of the same iteration with each hull
@@ -322,7 +363,11 @@ def box_floor(w: LSTMWeights, inputs: InputSet, reached: Reached, rounds: int = 
     gates = w.to_model().layers[0].cell.gates
     W, bias = gates.W, gates.bias_float
     V = vertices(inputs, n, W[:, n:])
-    A = reached.states
+    Wa = W[:, :n]
+    rows_f, rows_u, rows_c = Wa[:n], Wa[n : 2 * n], Wa[3 * n :]
+    combos = [rows_f + su * rows_u + sc * rows_c for su in (-1.0, 0.0, 1.0) for sc in (-1.0, 0.0, 1.0)]
+    corners = np.concatenate([np.where(d > 0, reached.a.hi, reached.a.lo) for d in combos])  # (9n, n)
+    A = np.concatenate([reached.states, corners]) if len(reached.states) else corners
     lo, hi = reached.c.lo.copy(), reached.c.hi.copy()
     if len(A):
         rows = np.r_[0:n, n : 2 * n, 3 * n : 4 * n]  # Γ_f, Γ_u, c̃
@@ -336,6 +381,8 @@ def box_floor(w: LSTMWeights, inputs: InputSet, reached: Reached, rounds: int = 
                 h = np.where(np.isnan(h), 0.0, h)
                 hi = np.maximum(hi, h.max(axis=(0, 1)))
                 lo = np.minimum(lo, h.min(axis=(0, 1)))
+    c_lo, c_hi = _corner_search(W, bias, V, reached.a, corners, sweeps)
+    lo, hi = np.minimum(lo, c_lo), np.maximum(hi, c_hi)
     # 2. the sampled box iteration from the reached hull
     rng = np.random.default_rng(seed)
     box_a = (reached.a.lo.copy(), reached.a.hi.copy())
