@@ -93,6 +93,12 @@ def test_invariant_bad_input() -> None:
         ls.invariant(w, ls.LinfBall(np.zeros((5, 3)), 0.1))
     with pytest.raises(ValueError, match="inputs"):
         ls.invariant(w, ls.OneHot(5))
+    box = ls.Box(-np.ones(3), np.ones(3))
+    for kwargs, name in (({"method": "exact"}, "method"), ({"split": -1}, "split"), ({"split": 17}, "split"),
+                         ({"slabs": 0}, "slabs"), ({"search": 0}, "search"), ({"gated": "yes"}, "gated"),
+                         ({"max_iter": 1.5}, "max_iter")):
+        with pytest.raises(ValueError, match=name):
+            ls.invariant(w, box, **kwargs)
 
 
 # --- helpers for exact replays ----------------------------------------------------------------
@@ -233,6 +239,10 @@ def test_worst_case_witnesses_are_real() -> None:
     assert np.array_equal(lo, np.minimum(held.c.min(axis=(0, 1)), 0.0)) and np.array_equal(hi, np.maximum(held.c.max(axis=(0, 1)), 0.0))
     # one-hot sets: the vertices are the allowed tokens
     assert vertices(ls.OneHot(5, allowed=[1, 3])).tolist() == [[0, 1, 0, 0, 0], [0, 0, 0, 1, 0]]
+    for kwargs, name in (({"steps": 0}, "steps"), ({"random_sequences": -1}, "random_sequences"),
+                         ({"inputs": ls.Box(np.zeros(3), np.ones(3))}, "inputs")):
+        with pytest.raises(ValueError, match=name):
+            worst_case(w, **({"inputs": X} | kwargs))
 
 
 def test_counting_unit_reason() -> None:

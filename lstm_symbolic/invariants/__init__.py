@@ -10,8 +10,8 @@ how far real trajectories were seen to go.
 2. optionally the **output-gate template** (:mod:`.gated`): ``a = o ⊙ tanh(c)`` with ``c ∈ C``,
    ``o ∈ O`` — the relation between a unit's ``a`` and ``c`` that a box forgets — proved with
    the same kind of sound step, its box read off at the end;
-3. when the model **contracts** on the set proved so far (:mod:`.contraction`: a nonnegative matrix ``M`` with
-   ``|δ⁺| <= M |δ|`` between any two states of ``S`` under the same input, and a weighted
+3. when the model **contracts** on the set proved so far (:mod:`.contraction`: a nonnegative
+   matrix ``M`` with ``|δ⁺| <= M |δ|`` between any two of its states under the same input, a weighted
    norm that ``M`` shrinks), the tighter all-horizon box made of a ``T``-step sound trace from
    the initial state and ``M^T width(S)``: a model that forgets its initial state stays near
    where ``T`` steps can take it. Repeated with ``M`` recomputed on the smaller set.
@@ -21,7 +21,7 @@ how far real trajectories were seen to go.
 t, so the intersection is one too), the tightest box the call found.
 
 Beside the proof, :func:`lstm_symbolic.worst_case.worst_case` searches long input sequences
-(greedy over the vertices of ``X``, held vertices, random holds) for the states real
+(greedy over the vertices of ``X``, held vertices, hold-then-greedy, random holds) for the states real
 trajectories reach — ``Invariant.reached`` — and :func:`~lstm_symbolic.worst_case.box_floor`
 estimates the narrowest cell box *any* box invariant could have (``Invariant.floor``): the gap
 between the invariant and the search is split into what the template cannot avoid and what the
@@ -149,12 +149,13 @@ def invariant(
     ``inputs``: one input set without a time axis or batch; ``a0``, ``c0``: (n_a,) arrays or
     Intervals, default zeros. ``max_iter``: rounds of each iteration (Kleene, narrowing).
     ``method``: the one-step method of the proof obligation (one of ``METHODS``; ``"best"``, the
-    library's default, is the tightest; ``"symbolic"`` about twice as fast). ``search``: run the worst-case search beside
-    the proof (True: 2000 steps; an int: that many steps; False: none). ``contraction``: try the
-    contraction bound. ``split``: cut the ``a`` box into ``2**split`` pieces in each step (tighter,
-    ``2**split`` times the work; None: 8 for ``n_a <= 8``, 4 for ``n_a <= 16``, else 0). ``gated``: try the output-gate template (None: when
-    ``n_a <= 8``), with ``slabs`` pieces per unit. Returns an :class:`Invariant` (``found=False`` with the reason when no
-    bound was proved).
+    library's default, is the tightest; ``"symbolic"`` about twice as fast). ``search``: run the
+    worst-case search beside the proof (True: 2000 steps; an int: that many steps; False: none).
+    ``contraction``: try the contraction bound. ``split``: cut the ``a`` box into ``2**split``
+    pieces in each step (tighter, ``2**split`` times the work; at most 16; None: 8 for
+    ``n_a <= 8``, 4 for ``n_a <= 16``, else 0). ``gated``: try the output-gate template (None:
+    when ``n_a <= 8``), with ``slabs`` pieces per unit. Returns an :class:`Invariant`
+    (``found=False`` with the reason when no bound was proved).
     """
     t_start = time.perf_counter()
     if not isinstance(w, LSTMWeights):
@@ -169,6 +170,12 @@ def invariant(
         raise InputError("method", f"one of {METHODS}", got=method)
     if not isinstance(search, (bool, int, np.integer)) or (not isinstance(search, bool) and search < 1):
         raise InputError("search", "True, False or a positive number of steps", got=search)
+    if split is not None and (isinstance(split, bool) or not isinstance(split, (int, np.integer)) or not 0 <= split <= 16):
+        raise InputError("split", "None or an integer in [0, 16]", got=split)
+    if isinstance(slabs, bool) or not isinstance(slabs, (int, np.integer)) or slabs < 1:
+        raise InputError("slabs", "a positive integer", got=slabs)
+    if gated is not None and not isinstance(gated, (bool, np.bool_)):
+        raise InputError("gated", "None, True or False", got=gated)
     n = w.n_a
     a_lo, a_hi = _initial_box(a0, "a0", n, 1)
     c_lo, c_hi = _initial_box(c0, "c0", n, 1)
