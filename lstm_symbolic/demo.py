@@ -234,6 +234,13 @@ def _typo_lines(t: Typo) -> list[str]:
     return [q, a]
 
 
+def _counting_reason(reason: str) -> str:
+    """The clause of an invariant's reason that names the counting unit, else the first one."""
+    parts = [p.strip() for p in reason.split(";")]
+    counting = [p for p in parts if "counts" in p]
+    return (counting or parts)[0]
+
+
 def console(s: Story) -> str:
     """The terminal output: the headline and the answers."""
     b, c = s.ball, s.counter
@@ -260,7 +267,7 @@ def console(s: Story) -> str:
         "",
         f"3. A counting unit: after 1, 10, 100, 1000 spaces, unit {c.unit}'s cell is "
         + ", ".join(f"{v:.2f}" for v in c.c.values()) + f" (from the 11th space on its forget gate is ≥ {c.forget_min:.6f}).",
-        f"   So no bound holds for every t: ls.invariant says {'found' if c.invariant_found else 'none'} — {c.reason.split(';')[0]}.",
+        f"   So no bound holds for every t: ls.invariant finds {'one' if c.invariant_found else 'none'} — {_counting_reason(c.reason)}.",
         "",
     ]
     t = s.timings

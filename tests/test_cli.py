@@ -58,7 +58,7 @@ def test_demo_writes_report_json_and_plot(capsys, tmp_path, demo_w):
     head = out.splitlines()[:2]
     assert "character-level LSTM" in head[0] and "Proved below" in head[1]
     assert "→ No: certified" in out and "→ Yes: falsified" in out and "replayed in mpmath" in out
-    assert "real trajectories" in out and "counting unit" in out and "ls.invariant says none" in out
+    assert "real trajectories" in out and "counting unit" in out and "ls.invariant finds none" in out and "it counts" in out
     report = (tmp_path / "d" / "report.md").read_text(encoding="utf-8")
     assert report.startswith("# lstm-symbolic demo report") and "## 3. A counting unit" in report and "## Appendix" in report
     data = json.loads((tmp_path / "d" / "bounds.json").read_text(encoding="utf-8"))
