@@ -155,6 +155,7 @@ def propagate(
     progress: Callable[[int, int], None] | None = None,
     window: int | None = None,
     optimise: int | None = None,
+    optimise_intermediate: bool = False,
 ) -> Trace:
     """Bound every signal of the model ``w`` at every step, for every input sequence in ``inputs``.
 
@@ -174,7 +175,8 @@ def propagate(
     symbols are carried between steps; fewer is faster and looser. ``window`` (linear, best):
     how many steps a backward pass goes back (default: unlimited for small models, shortened
     for large ones); ``optimise`` (linear, best): slope-optimisation iterations for the last
-    step's bounds (α-CROWN style; default 0). ``progress``: called as
+    step's bounds (α-CROWN style; default 0); ``optimise_intermediate``: spend them on every
+    intermediate backward pass too (tighter, several times slower). ``progress``: called as
     ``progress(done, total)`` after each step of the unrolling loop (``total`` counts the
     steps of every batch chunk), e.g. to draw a progress bar.
 
@@ -182,7 +184,8 @@ def propagate(
     set or initial state is batched. Every interval contains the exact real-number value of its
     signal for every admissible input sequence (see docs/soundness.md).
     """
-    trace, _ = unroll(w, inputs, steps, a0, c0, method, mode, max_symbols, progress, window=window, optimise=optimise)
+    trace, _ = unroll(w, inputs, steps, a0, c0, method, mode, max_symbols, progress, window=window, optimise=optimise,
+                      optimise_intermediate=optimise_intermediate)
     return trace
 
 
@@ -200,6 +203,7 @@ def unroll(
     optimise: int | None = None,
     engine_hook: Callable[[Any, slice], Any] | None = None,
     outputs: str = "every step",
+    optimise_intermediate: bool = False,
 ) -> tuple[Trace, Final]:
     """:func:`propagate`, also returning the :class:`Final` state (for margins).
 
@@ -239,6 +243,10 @@ def unroll(
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < (1 if name == "window" else 0):
             raise InputError(name, "a positive integer" if name == "window" else "a non-negative integer", got=value)
         options[name] = int(value)
+    if optimise_intermediate:
+        if method not in ("linear", "best") or not options.get("optimise"):
+            raise InputError("optimise_intermediate", "a linear or best run with optimise > 0", got=optimise_intermediate)
+        options["optimise_intermediate"] = True
     schedule, B_in = as_schedule(inputs, steps, model.n_x)
     inits = _named_initial(model, a0, c0)
     sizes = [(n, _batch_size(v)) for n, v in inits if v is not None]

@@ -43,7 +43,7 @@ def _symbolic(model: Any, batch: int, mode: str, max_symbols: int | None = None,
 
 
 def _best(model: Any, batch: int, mode: str, max_symbols: int | None = None, window: int | None = None,
-          optimise: int | None = None, **options: Any) -> Engine:
+          optimise: int | None = None, optimise_intermediate: bool = False, **options: Any) -> Engine:
     from .interval import IntervalEngine
     from .linear import LinearEngine
     from .product import ProductEngine
@@ -55,17 +55,18 @@ def _best(model: Any, batch: int, mode: str, max_symbols: int | None = None, win
     # when asked for through its options; on large models its windowed passes, concretised over
     # boxes, were measured to add nothing to the zonotope at several times its cost
     if LinearEngine._default_window(model) is None or window is not None or optimise is not None:
-        engines.append(LinearEngine(model, batch, mode, window, optimise))
+        engines.append(LinearEngine(model, batch, mode, window, optimise, optimise_intermediate))
     return ProductEngine(engines, "best", independent=[IntervalEngine(model, batch, mode)])
 
 
-def _linear(model: Any, batch: int, mode: str, window: int | None = None, optimise: int | None = None, **options: Any) -> Engine:
+def _linear(model: Any, batch: int, mode: str, window: int | None = None, optimise: int | None = None,
+            optimise_intermediate: bool = False, **options: Any) -> Engine:
     from .interval import IntervalEngine
     from .linear import LinearEngine
     from .product import ProductEngine
 
     _no_options("linear", options)
-    return ProductEngine([LinearEngine(model, batch, mode, window, optimise), IntervalEngine(model, batch, mode)], "linear",
+    return ProductEngine([LinearEngine(model, batch, mode, window, optimise, optimise_intermediate), IntervalEngine(model, batch, mode)], "linear",
                          independent=[IntervalEngine(model, batch, mode)])
 
 

