@@ -5,7 +5,7 @@ from __future__ import annotations
 import sympy as sp
 
 from lstm_symbolic import constants as C
-from lstm_symbolic.proof import Claim, Evidence, Outcome, Theme, Verdict, fmt, require
+from lstm_symbolic.proof import Claim, Evidence, Outcome, Theme, Verdict, fmt, require, sympy_zero
 
 from . import _measured as M
 from ._common import check_constant, sig, sigma_tanh_identities, sigmoid_slope_bound
@@ -179,6 +179,38 @@ def _dropout() -> Outcome:
     return Outcome(Verdict.MEASURED, tuple(ev), experiment=exp, finding=finding, citation=PAPER)
 
 
+def _gru_hidden_domain() -> Outcome:
+    import numpy as np
+
+    import lstm_symbolic as ls
+    from lstm_symbolic import demo_model
+    from lstm_symbolic.interval import kernels as K
+
+    z, n, h = sp.symbols("z n h", real=True)
+    new = (1 - z) * n + z * h
+    ev = [sympy_zero(new - (h + (1 - z) * (n - h)), r"$h' = h + (1 - z)(n - h)$: with $z \in [0, 1]$, $h'$ lies between $n$ and $h$")]
+    ev.append(Evidence("induction", r"let $H = [\min(h^{<0>}, -1), \max(h^{<0>}, 1)]$ per unit: $n \in (-1, 1) \subset H$, and "
+                       r"if $h^{<t-1>} \in H$ then $h^{<t>}$, a convex combination of two points of the interval $H$, is in $H$."))
+    rng = np.random.default_rng(0)
+    lo = rng.uniform(-3, 1, (3, 500))
+    hi = lo + rng.exponential(1.0, (3, 500))
+    zl, zh = np.clip(lo[0] / 3 + 0.5, 0, 1), np.clip(hi[0] / 3 + 0.5, 0, 1)
+    zl, zh = np.minimum(zl, zh), np.maximum(zl, zh)
+    out = K.mix((zl, zh), (lo[1], hi[1]), (lo[2], hi[2]))
+    verts = [(1 - a) * b + a * c for a in (zl, zh) for b in (lo[1], hi[1]) for c in (lo[2], hi[2])]
+    require(bool(np.all(out[0] <= np.min(verts, axis=0)) and np.all(out[1] >= np.max(verts, axis=0))), "mix encloses the vertices")
+    require(bool(np.all(out[0] >= np.minimum(lo[1], lo[2])) and np.all(out[1] <= np.maximum(hi[1], hi[2]))), "mix within the hull")
+    ev.append(Evidence("library kernel", "on 500 random boxes `interval.kernels.mix` contains the value at every vertex of "
+                       "$(z, n, h)$ (a bilinear function is extreme at vertices) and stays within the hull of $n$ and $h$."))
+    w = ls.LSTMWeights.from_arrays(demo_model.load_demo_arrays())
+    run = ls.forward(w, np.eye(w.n_x)[demo_model.encode(" " * 200)])
+    unit = int(np.abs(run.c[-1]).argmax())
+    require(bool(abs(run.c[-1, unit]) > 150), "a counting unit")
+    ev.append(Evidence("measured (the contrast)", f"the shipped LSTM's unit {unit} reaches $c = {run.c[-1, unit]:.1f}$ after 200 "
+                       "spaces: an LSTM cell can grow like $t$, a GRU's state cannot leave $H$."))
+    return Outcome(Verdict.PROVED, tuple(ev))
+
+
 def _gru_vs_lstm() -> Outcome:
     res, exp = M.experiment("gru_vs_lstm")
     word = {k: M.judge(k, "worse than", "better than", "indistinguishable from") for k in (-1, 0, 1)}
@@ -341,6 +373,13 @@ THEME = Theme(
               r"Under constant inputs, trained LSTMs do not store information in several stable fixed points.",
               "experiment `experiments/demo_dynamics.py`: autonomous dynamics of five trained demo models; `ls.invariant`.",
               Verdict.MEASURED, _no_attractors),
+        Claim("gru-hidden-domain", "§3", "GRUs are more recent (Cho et al. 2014)",
+              "In a GRU, $h^{<t>} = (1 - z) \\odot n + z \\odot h^{<t-1>}$ with gates $z \\in [0, 1]$ and candidate "
+              "$n = \\tanh(\\cdot) \\in (-1, 1)$, so for every $t$ each unit's $h^{<t>}$ lies in the hull of $h^{<0>}$ and "
+              "$(-1, 1)$ — bounded for all time, whatever the weights; the LSTM's cell has no such bound "
+              "($|c^{<t>}| \\le \\max|c^{<0>}| + t$ is attained in order, e.g. by the demo model's counting unit).",
+              "sympy identity (the update is a convex combination), induction; exhaustive vertex check of the library's "
+              "`mix` kernel on random boxes; the counting unit measured on the shipped model.", Verdict.PROVED, _gru_hidden_domain),
         Claim("gru-vs-lstm", "§3", "GRUs are more recent (Cho et al. 2014) and outperformed LSTM on nearly all tasks except NLP (but LSTMs almost matched GRU with $b_f^{<0>} \\geq 1$.",
               "At equal parameter count the GRU reaches a lower loss than the LSTM on a non-language task but not on "
               "language modelling, where an LSTM with $b_f = 1$ matches it.",
