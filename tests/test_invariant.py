@@ -259,3 +259,10 @@ def test_budget_exhausted_reason() -> None:
     inv = ls.invariant(w, ls.Box(-np.ones(2), np.ones(2)), max_iter=3, search=False)
     assert not inv.found
     assert "budget exhausted" in inv.reason and "fails induction by" in inv.reason, inv.reason
+
+
+def test_invariant_refuses_an_unknown_mode() -> None:
+    rng = np.random.default_rng(0)
+    w = ls.LSTMWeights(**{f"W_{g}": rng.normal(size=(3, 5)) for g in "fuco"}, **{f"b_{g}": rng.normal(size=3) for g in "fuco"})
+    with pytest.raises(ls.InputError, match="^mode: "):
+        ls.invariant(w, ls.Box(-np.ones(2), np.ones(2)), mode="bogus")

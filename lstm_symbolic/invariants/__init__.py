@@ -168,6 +168,8 @@ def invariant(
         raise InputError("max_iter", "a non-negative integer", got=max_iter)
     if not isinstance(method, str) or method not in METHODS:
         raise InputError("method", f"one of {METHODS}", got=method)
+    if not isinstance(mode, str) or mode not in ("fast", "rigorous"):
+        raise InputError("mode", "'fast' or 'rigorous'", got=mode)
     if not isinstance(search, (bool, int, np.integer)) or (not isinstance(search, bool) and search < 1):
         raise InputError("search", "True, False or a positive number of steps", got=search)
     if split is not None and (isinstance(split, bool) or not isinstance(split, (int, np.integer)) or not 0 <= split <= 16):
