@@ -302,35 +302,9 @@ def forward(w: Any, xs: Any, a0: Any = None, c0: Any = None, batch_first: bool =
         return _forward_model(w, xs, a0, c0, batch_first)
     if not isinstance(w, LSTMWeights):
         raise InputError("w", "an LSTMWeights or a Model", got=type(w).__name__)
-    if not isinstance(batch_first, (bool, np.bool_)):
-        raise InputError("batch_first", "True or False", got=batch_first)
-    x = finite_array(xs, "xs")
-    given_shape, batched = x.shape, x.ndim == 3
-    if batched and batch_first:
-        x = x.transpose(1, 0, 2)
-    if x.ndim not in (2, 3) or x.shape[-1] != w.n_x or x.shape[0] == 0:
-        layout = f"(B, T, {w.n_x}) (batch first, as batch_first=True says)" if batch_first else \
-            f"(T, B, {w.n_x}) (time first; pass batch_first=True for (B, T, {w.n_x}))"
-        raise ShapeError("xs", f"shape (T, {w.n_x}) or {layout} with T >= 1", got=f"shape {given_shape}")
-    xb = x if batched else x[:, None, :]
-    B = xb.shape[1]
-    a = _initial(a0, "a0", w.n_a, B)
-    c = _initial(c0, "c0", w.n_a, B)
-    model = w.to_model()
-    cell = model.layers[0].cell
-    out: dict[str, list[np.ndarray]] = {k: [] for k in ("f", "u", "o", "c_tilde", "c", "a", "y")}
-    for t in range(xb.shape[0]):
-        s = cell.step(_OPS, xb[t], {"a": a, "c": c})
-        a, c = s["a"], s["c"]
-        for k, v in s.items():
-            out[k].append(v)
-        if model.head is not None:
-            out["y"].append(_OPS.head(model.head, a)[1])
-    axis = 1 if batched and batch_first else 0  # each step's arrays are (B, n)
-    stacked = {k: (np.stack(v, axis=axis) if v else None) for k, v in out.items()}
-    if not batched:
-        stacked = {k: (None if v is None else v[:, 0, :]) for k, v in stacked.items()}
-    return Run(**stacked)
+    run = _forward_model(w.to_model(), xs, a0, c0, batch_first)  # the one forward pass
+    signals = run.layers[0]
+    return Run(*(signals[k] for k in ("f", "u", "o", "c_tilde", "c", "a")), run.y)
 
 
 def _forward_model(model: Any, xs: Any, a0: Any, c0: Any, batch_first: Any) -> ModelRun:
@@ -343,8 +317,10 @@ def _forward_model(model: Any, xs: Any, a0: Any, c0: Any, batch_first: Any) -> M
     if batched and batch_first:
         x = x.transpose(1, 0, 2)
     if x.ndim not in (2, 3) or x.shape[-1] != model.n_x or x.shape[0] == 0:
-        raise ShapeError("xs", f"shape (T, {model.n_x}) or (T, B, {model.n_x}) ((B, T, {model.n_x}) with batch_first) with T >= 1",
-                         got=f"shape {given_shape}")
+        n = model.n_x
+        layout = f"(B, T, {n}) (batch first, as batch_first=True says)" if batch_first else \
+            f"(T, B, {n}) (time first; pass batch_first=True for (B, T, {n}))"
+        raise ShapeError("xs", f"shape (T, {n}) or {layout} with T >= 1", got=f"shape {given_shape}")
     xb = x if batched else x[:, None, :]
     B = xb.shape[1]
     given = {"a": per_cell(model, a0, "a0"), "c": per_cell(model, c0, "c0")}

@@ -229,6 +229,19 @@ def _sequences(w: LSTMWeights, V: np.ndarray, a0: tuple, c0: tuple, steps: int, 
     return a, c
 
 
+
+def check_every_step(w: Any, inputs: Any) -> None:
+    """``w`` an LSTMWeights and ``inputs`` one input set over its inputs, without a time axis or
+    a batch (the set used at every step, as all-horizon questions need) — or
+    :class:`InputError` naming the argument."""
+    if not isinstance(w, LSTMWeights):
+        raise InputError("w", "an LSTMWeights", got=type(w).__name__)
+    if not isinstance(inputs, InputSet) or inputs.steps not in (None, 1) or inputs.batch is not None:
+        raise InputError("inputs", "one input set without time axis or batch (used at every step)", got=inputs)
+    if inputs.n_x != w.n_x:
+        raise InputError("inputs", f"a set over n_x = {w.n_x} inputs", got=f"n_x = {inputs.n_x}")
+
+
 def worst_case(
     w: LSTMWeights,
     inputs: InputSet,
@@ -245,12 +258,7 @@ def worst_case(
     hold-sequences to run.
     """
     t_start = time.perf_counter()
-    if not isinstance(w, LSTMWeights):
-        raise InputError("w", "an LSTMWeights", got=type(w).__name__)
-    if not isinstance(inputs, InputSet) or inputs.steps not in (None, 1) or inputs.batch is not None:
-        raise InputError("inputs", "one input set without time axis or batch (used at every step)", got=inputs)
-    if inputs.n_x != w.n_x:
-        raise InputError("inputs", f"a set over n_x = {w.n_x} inputs", got=f"n_x = {inputs.n_x}")
+    check_every_step(w, inputs)
     for name, v, low in (("steps", steps, 1), ("random_sequences", random_sequences, 0)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
             raise InputError(name, f"an integer >= {low}", got=v)

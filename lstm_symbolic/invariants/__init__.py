@@ -41,7 +41,7 @@ from ..inputs import InputSet
 from ..interval import Interval
 from ..lstm import LSTMWeights
 from ..propagate import METHODS, _initial_box
-from ..worst_case import Reached, box_floor, worst_case
+from ..worst_case import Reached, box_floor, check_every_step, worst_case
 from . import box as _box
 from . import gated as _gated
 from .contraction import Contraction, certificate, horizon_bound
@@ -158,12 +158,7 @@ def invariant(
     (``found=False`` with the reason when no bound was proved).
     """
     t_start = time.perf_counter()
-    if not isinstance(w, LSTMWeights):
-        raise InputError("w", "an LSTMWeights", got=type(w).__name__)
-    if not isinstance(inputs, InputSet) or inputs.steps not in (None, 1) or inputs.batch is not None:
-        raise InputError("inputs", "one input set without time axis or batch (used at every step)", got=inputs)
-    if inputs.n_x != w.n_x:
-        raise InputError("inputs", f"a set over n_x = {w.n_x} inputs", got=f"n_x = {inputs.n_x}")
+    check_every_step(w, inputs)
     if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 0:
         raise InputError("max_iter", "a non-negative integer", got=max_iter)
     if not isinstance(method, str) or method not in METHODS:
