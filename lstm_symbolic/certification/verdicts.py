@@ -293,7 +293,8 @@ def certify(
     if budget:
         for b in [b for b in range(B) if status[b] == "unknown"]:
             t0 = time.perf_counter()
-            res = _bab_sample(m, model, regions[b], int(lab[b]), margins[b], a0, c0, b, method, mode, float(budget), split, bab_width, max_leaves, seed, check)
+            res = _bab_sample(m, model, regions[b], int(lab[b]), margins[b], a0, c0, b, method, mode, float(budget), split, bab_width, max_leaves, seed, check,
+                              n_opt if method in ("linear", "best") else 0)
             details[b] = res
             branches[b] = res.leaves
             if res.status == "certified":
@@ -465,8 +466,10 @@ def _stack_points(ps: list) -> Any:
 
 
 def _bab_sample(m: Any, model: Any, region: Region, label: int, margins: np.ndarray, a0: Any, c0: Any, b: int, method: str, mode: str,
-                budget: float, split: str, width: int, max_leaves: int | None, seed: int, check: Any) -> BabResult:
-    """Branch and bound of sample ``b`` (see :mod:`.bab`)."""
+                budget: float, split: str, width: int, max_leaves: int | None, seed: int, check: Any, optimise: int = 0) -> BabResult:
+    """Branch and bound of sample ``b`` (see :mod:`.bab`); every leaf bounded with ``optimise``
+    slope iterations on every backward pass (the samples that reach branching are those the
+    optimised root left open, so plain leaves would start weaker than their parent)."""
     from ..attack import margin_attack, token_attack
 
     cells = [c for layer in m.layers for c in ((layer.cell,) if layer.reverse is None else (layer.cell, layer.reverse))]
@@ -487,7 +490,8 @@ def _bab_sample(m: Any, model: Any, region: Region, label: int, margins: np.ndar
 
     def run(sets: Any, K: int, hook: Any) -> np.ndarray:
         sa, sc = states(K)
-        _, fin = unroll(m, sets, a0=sa, c0=sc, method=method, mode=mode, engine_hook=hook, outputs="last step")
+        kw = {"optimise": optimise, "optimise_intermediate": True} if optimise else {}
+        _, fin = unroll(m, sets, a0=sa, c0=sc, method=method, mode=mode, engine_hook=hook, outputs="last step", **kw)
         return fin.margins(np.full(K, label))
 
     plain = not (isinstance(p_a, str) or isinstance(p_c, str))
