@@ -32,6 +32,8 @@ METHODS = M.METHODS
 _MODES = ("fast", "rigorous")
 #: Memory budget (bytes) for the dense generator matrices of one symbolic batch chunk.
 _SYMBOLIC_MEMORY = 400 * 2**20
+#: Memory budget (bytes) for the recorded coefficient matrices of one linear batch chunk.
+_LINEAR_MEMORY = 1024 * 2**20
 
 
 class Trace:
@@ -258,8 +260,8 @@ def unroll(
             raise ShapeError(name, f"batch size {B_init} like the other initial states", got=b)
     batched = B_in is not None or bool(B_init)
     B = B_in or B_init or 1
-    chunk = _chunk_size(method, model, options)
     T = len(schedule)
+    chunk = _chunk_size(method, model, options, T)
     parts: list[tuple[Any, Any, int]] = []
     traces = []
     starts = list(range(0, B, chunk)) if chunk < B else [0]
@@ -299,14 +301,21 @@ def one_step(w: Any, inputs: InputSet, state: Mapping[str, tuple[np.ndarray, np.
     return {k: engine.bounds(v) for k, v in sig.items()}
 
 
-def _chunk_size(method: str, model: Model, options: dict[str, Any]) -> int:
+def _chunk_size(method: str, model: Model, options: dict[str, Any], steps: int) -> int:
     """Batch entries per run: bounded by :data:`_SYMBOLIC_MEMORY` for the methods that carry
-    dense generator matrices, unbounded otherwise."""
-    if method in ("interval", "linear"):
+    dense generator matrices and by :data:`_LINEAR_MEMORY` for the backward passes' records
+    (``best`` runs both), unbounded for interval."""
+    if method == "interval":
         return 2**62
+    from .methods.linear import LinearEngine
     from .methods.zonotope import ZonotopeEngine
 
-    return max(1, _SYMBOLIC_MEMORY // ZonotopeEngine.memory_per_sample(model, options.get("max_symbols")))
+    chunk = 2**62
+    if method in ("linear", "best"):
+        chunk = max(1, _LINEAR_MEMORY // LinearEngine.memory_per_sample(model, steps, options))
+    if method != "linear":
+        chunk = min(chunk, max(1, _SYMBOLIC_MEMORY // ZonotopeEngine.memory_per_sample(model, options.get("max_symbols"))))
+    return chunk
 
 
 # --- the loop ------------------------------------------------------------------------------------

@@ -672,3 +672,27 @@ def test_symbolic_chunked_batches_stay_sound(monkeypatch: pytest.MonkeyPatch, la
     assert trace.a.shape == (T, B, 3)
     check_a_priori(trace, c0, T)
     assert_sound(w, inputs, trace, samples=30, seed=9, dps=DPS, a0=a0, c0=c0, search=3)
+
+
+@pytest.mark.parametrize("method", ["linear", "best"])
+def test_linear_chunked_batches_stay_sound(monkeypatch: pytest.MonkeyPatch, method: str) -> None:
+    """The backward passes' records bound linear (and best) batches too: one entry per chunk
+    still bounds every entry, and the margins of a chunked certificate are those of each
+    sample certified alone."""
+    import importlib
+
+    P = importlib.import_module("lstm_symbolic.propagate")
+    if not hasattr(P, "_LINEAR_MEMORY"):
+        pytest.fail("propagate._LINEAR_MEMORY is gone: update this test")
+    rng = np.random.default_rng(19)
+    w = make_model(rng, 3, 2, 3, "medium")
+    B, T = 4, 5
+    xs = rng.normal(size=(T, B, 2))
+    ball = ls.LinfBall(xs, 0.1)
+    alone = [ls.propagate(w, ls.LinfBall(xs[:, b], 0.1), method=method) for b in range(B)]
+    monkeypatch.setattr(P, "_LINEAR_MEMORY", 1)  # one entry per chunk
+    trace = ls.propagate(w, ball, method=method)
+    assert trace.a.shape == (T, B, 3)
+    for b in range(B):
+        assert np.array_equal(trace.a.lo[:, b], alone[b].a.lo) and np.array_equal(trace.a.hi[:, b], alone[b].a.hi)
+    assert_sound(w, ball, trace, samples=30, seed=10, dps=DPS, search=3)

@@ -161,6 +161,18 @@ class LinearEngine(Engine):
         self.intermediate = True
 
     @staticmethod
+    def memory_per_sample(model: Any, steps: int, options: dict[str, Any]) -> int:
+        """Bytes per batch entry of a run over ``steps`` steps (an estimate fitted on LSTMs of
+        16..64 units and 8..16 steps: the recorded coefficient matrices of a backward pass are
+        (rows, 4 n) per node for up to ``steps`` steps back; slope optimisation of every
+        intermediate pass keeps about 24 times more, its records and gradients)."""
+        n = max(max(layer.cell.n_hidden, layer.reverse.n_hidden if layer.reverse is not None else 0) for layer in model.layers)
+        window = options.get("window") or LinearEngine._default_window(model)
+        back = min(int(steps), int(window)) if window else int(steps)
+        factor = 96 if options.get("optimise_intermediate") and options.get("optimise", DEFAULT_OPTIMISE) else 4
+        return factor * 8 * (4 * n) ** 2 * max(back, 1)
+
+    @staticmethod
     def _default_window(model: Any) -> int | None:
         work = 0
         for layer in model.layers:
