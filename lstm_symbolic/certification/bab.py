@@ -44,7 +44,9 @@ order). Each round pops up to ``width`` leaves, splits each in two and bounds al
 one batched engine run. An attack on the worst leaves' region (or, for sub-boxes, inside the
 leaf) runs every few rounds to falsify early. Everything is deterministic given ``seed`` and
 the limits; only the time budget depends on the machine (``max_leaves`` bounds the work
-deterministically).
+deterministically). A round whose children would not fit in the budget left, at the measured
+cost per child of the rounds before, is not started: the budget is kept, not overrun by a
+round's worth.
 """
 
 from __future__ import annotations
@@ -450,15 +452,18 @@ def branch_and_bound(
     rounds = 0
     limit = max_leaves if max_leaves is not None else 10**9
     reason = ""
+    per_leaf = 0.0  # measured seconds per bounded child: a round that cannot fit the budget left is not started
     while heap:
-        if time.perf_counter() - t0 >= budget:
+        k = min(width, len(heap))
+        if time.perf_counter() - t0 + 2 * k * per_leaf >= budget:
             reason = "time budget"
             break
         if prob.leaves >= limit:
             reason = "max_leaves"
             break
         rounds += 1
-        batch = [heapq.heappop(heap)[2] for _ in range(min(width, len(heap)))]
+        batch = [heapq.heappop(heap)[2] for _ in range(k)]
+        t_round = time.perf_counter()
         if rounds % attack_every == 0:
             ce = falsify(batch[0])
             if ce is not None:
@@ -480,6 +485,7 @@ def branch_and_bound(
         else:
             empty = bound_leaves(model, region, children, label, run, prob)
         prob.leaves += len(children)
+        per_leaf = (time.perf_counter() - t_round) / max(len(children), 1)
         for c, e in zip(children, empty):
             if e:
                 prob.infeasible += 1
