@@ -15,6 +15,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from . import _threads
 from . import methods as M
 from ._validate import finite_array
 from .errors import InputError, ShapeError
@@ -255,6 +256,15 @@ def unroll(
     parts: list[tuple[Any, Any, int]] = []
     traces = []
     starts = list(range(0, B, chunk)) if chunk < B else [0]
+    with _threads.blas_limit(_threads.product_work(model, min(chunk, B), method, options)):
+        _run_chunks(model, method, mode, options, schedule, inits, B, T, chunk, starts, progress, engine_hook, outputs, traces, parts)
+    return _assemble(traces, batched, method, mode), Final(parts, model.head)
+
+
+def _run_chunks(model: Model, method: str, mode: str, options: dict[str, Any], schedule: list, inits: list, B: int, T: int,
+                chunk: int, starts: list[int], progress: Callable[[int, int], None] | None, engine_hook: Any, outputs: str,
+                traces: list, parts: list) -> None:
+    """Run every batch chunk, appending its trace and its :class:`Final` part."""
     for ci, start in enumerate(starts):
         idx = slice(start, min(start + chunk, B))
         b = idx.stop - idx.start
@@ -271,7 +281,6 @@ def unroll(
         layers, y, a_last = _run(engine, model, sub_sched, sub_inits, b, tick, outputs == "last step", progress is not None)
         traces.append((layers, y))
         parts.append((engine, a_last, b))
-    return _assemble(traces, batched, method, mode), Final(parts, model.head)
 
 
 def one_step(w: Any, inputs: InputSet, state: Mapping[str, tuple[np.ndarray, np.ndarray]], method: str = "symbolic", mode: str = "fast") -> dict[str, tuple[np.ndarray, np.ndarray]]:
