@@ -15,6 +15,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from . import _threads
 from . import methods as M
 from ._validate import finite_array
 from .errors import InputError, ShapeError
@@ -265,6 +266,15 @@ def unroll(
     parts: list[tuple[Any, Any, int]] = []
     traces = []
     starts = list(range(0, B, chunk)) if chunk < B else [0]
+    with _threads.blas_limit(_threads.product_work(model, min(chunk, B), method, options)):
+        _run_chunks(model, method, mode, options, schedule, inits, B, T, chunk, starts, progress, engine_hook, outputs, traces, parts)
+    return _assemble(traces, batched, method, mode), Final(parts, model.head)
+
+
+def _run_chunks(model: Model, method: str, mode: str, options: dict[str, Any], schedule: list, inits: list, B: int, T: int,
+                chunk: int, starts: list[int], progress: Callable[[int, int], None] | None, engine_hook: Any, outputs: str,
+                traces: list, parts: list) -> None:
+    """Run every batch chunk, appending its trace and its :class:`Final` part."""
     for ci, start in enumerate(starts):
         idx = slice(start, min(start + chunk, B))
         b = idx.stop - idx.start
@@ -278,10 +288,9 @@ def unroll(
         engine = M.make(method, model, b, mode, **options)
         if engine_hook is not None:
             engine = engine_hook(engine, idx)
-        layers, y, a_last = _run(engine, model, sub_sched, sub_inits, b, tick, outputs == "last step")
+        layers, y, a_last = _run(engine, model, sub_sched, sub_inits, b, tick, outputs == "last step", progress is not None)
         traces.append((layers, y))
         parts.append((engine, a_last, b))
-    return _assemble(traces, batched, method, mode), Final(parts, model.head)
 
 
 def one_step(w: Any, inputs: InputSet, state: Mapping[str, tuple[np.ndarray, np.ndarray]], method: str = "symbolic", mode: str = "fast") -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -322,24 +331,50 @@ def _chunk_size(method: str, model: Model, options: dict[str, Any], steps: int) 
 
 
 class _Recorder:
-    """Bounds per layer and signal, written in place into (T, B, n) arrays; each write is checked
-    (fail closed: ordered and NaN-free) while it is small and in cache."""
+    """Bounds per layer and signal, written in place into (T, B, n) arrays, and checked (fail
+    closed: ordered and NaN-free) before anything is returned.
+
+    Each write of more than :data:`_CHECK_EACH` entries is checked at once, while it is in
+    cache; smaller ones are checked all together by :meth:`finish` (one reduction per signal
+    instead of one per step: per-call overhead dominates small batches). Either way every
+    recorded entry is checked before the trace is built."""
 
     def __init__(self, n_layers: int, T: int) -> None:
         self.T = T
         self.store: list[dict[str, tuple[np.ndarray, np.ndarray]]] = [dict() for _ in range(n_layers)]
         self.bad: str | None = None
+        self.deferred: list[tuple[str, np.ndarray, np.ndarray]] = []
 
-    def put(self, layer: int, name: str, t: int, lo: np.ndarray, hi: np.ndarray) -> None:
+    def slot(self, layer: int, name: str, lo: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+        """The (T, B, n) store of ``name`` (created from a first value ``lo``) and whether its
+        writes are checked one by one."""
         d = self.store[layer]
         if name not in d:
-            d[name] = (np.empty((self.T,) + lo.shape), np.empty((self.T,) + hi.shape))
-        d[name][0][t], d[name][1][t] = lo, hi
-        self.check(name, lo, hi)
+            d[name] = (np.empty((self.T,) + lo.shape), np.empty((self.T,) + lo.shape))
+            if lo.size <= _CHECK_EACH:
+                self.deferred.append((name,) + d[name])
+        lo_s, hi_s = d[name]
+        return lo_s, hi_s, lo.size > _CHECK_EACH
+
+    def put(self, layer: int, name: str, t: int, lo: np.ndarray, hi: np.ndarray) -> None:
+        lo_s, hi_s, each = self.slot(layer, name, lo)
+        lo_s[t], hi_s[t] = lo, hi
+        if each:
+            self.check(name, lo, hi)
 
     def check(self, name: str, lo: np.ndarray, hi: np.ndarray) -> None:
         if self.bad is None and not np.greater_equal(hi, lo).all():  # False on NaN too
             self.bad = name
+
+    def finish(self) -> None:
+        """Check the deferred stores (every step of them was written: the loop ran to T)."""
+        for name, lo, hi in self.deferred:
+            self.check(name, lo, hi)
+        self.deferred = []
+
+
+#: Writes of at most this many entries are checked together at the end of the run.
+_CHECK_EACH = 2**14
 
 
 def _named_initial(model: Model, a0: Any, c0: Any) -> list[tuple[str, Any]]:
@@ -383,21 +418,25 @@ def _step_cell(engine: Any, cell: Any, x: Any, state: dict[str, Any], t: int, in
     return sig
 
 
-def _run(engine: Any, model: Model, schedule: list, initial: list, B: int, tick: Callable[[int], None], last_only: bool = False) -> tuple[list, Any, Any]:
+def _run(engine: Any, model: Model, schedule: list, initial: list, B: int, tick: Callable[[int], None], last_only: bool = False,
+         progress: bool = True) -> tuple[list, Any, Any]:
     inits = _cells_initial(model, initial, B)
     T = len(schedule)
     rec = _Recorder(len(model.layers), T)
     y_store: tuple[np.ndarray, np.ndarray] | None = None
     if not any(layer.bidirectional or layer.backward for layer in model.layers):
         states = [{k: engine.initial(*box) for k, box in init.items()} for init in inits]
+        layers = [(l, layer.cell, layer.cell.signals, layer.cell.state, inits[l]) for l, layer in enumerate(model.layers)]
+        last_layer = len(layers) - 1
+        bounds, final_bounds = engine.bounds, engine.final_bounds
         for t, (x_set, index) in enumerate(schedule):
             x = engine.input(x_set, index)
-            for l, layer in enumerate(model.layers):
-                sig = _step_cell(engine, layer.cell, x, states[l], t + 1, inits[l])
-                last = t == T - 1 and l == len(model.layers) - 1
-                for name in layer.cell.signals:
-                    rec.put(l, name, t, *(engine.final_bounds(sig[name]) if last else engine.bounds(sig[name])))
-                states[l] = {k: sig[k] for k in layer.cell.state}
+            for l, cell, signals, state_names, init in layers:
+                sig = _step_cell(engine, cell, x, states[l], t + 1, init)
+                get = final_bounds if (t == T - 1 and l == last_layer) else bounds
+                for name in signals:
+                    rec.put(l, name, t, *get(sig[name]))
+                states[l] = {k: sig[k] for k in state_names}
                 x = sig["a"]
             if model.head is not None:
                 if y_store is None:
@@ -408,7 +447,8 @@ def _run(engine: Any, model: Model, schedule: list, initial: list, B: int, tick:
                     y_store[0][t], y_store[1][t] = y
                     rec.check("y", *y)
             states = engine.end_step(states)
-            tick(t + 1)
+            if progress:
+                tick(t + 1)
         _fail_closed(rec)
         return rec.store, y_store, states[-1]["a"]
     return _run_layer_major(engine, model, schedule, inits, rec, tick, last_only)
@@ -465,6 +505,7 @@ def _run_layer_major(engine: Any, model: Model, schedule: list, inits: list, rec
 
 
 def _fail_closed(rec: _Recorder) -> None:
+    rec.finish()
     if rec.bad is not None:
         raise FloatingPointError(f"internal error: invalid bound for {rec.bad}; please report this model")
 

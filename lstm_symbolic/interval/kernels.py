@@ -10,6 +10,9 @@ Each kernel reads "round-down expression, round-up expression".
 
 from __future__ import annotations
 
+import math
+from typing import Sequence
+
 import numpy as np
 
 from . import rounding as R
@@ -148,7 +151,26 @@ def matmul(
     a relative ``~2 n 2**-24`` (4e-5 for n = 320), which no one will notice.
     Non-finite endpoints give ``[-inf, inf]`` on every output row that touches them with a
     nonzero weight; an overflow gives infinite ends.
+
+    **Fast path** (:class:`MidradProduct`, the same arithmetic in fewer array passes): taken
+    when every radius input ``t`` is finite and the centre provably cannot overflow; otherwise
+    the general path handles non-finite ends and overflow as described above.
     """
+    if absW is None:
+        absW = np.abs(W)
+    return MidradProduct(W, absW, absW32, n_const, keep=False)(lo, hi)
+
+
+def _matmul_reference(
+    W: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    absW: np.ndarray | None = None,
+    n_const: int = 0,
+    absW32: np.ndarray | None = None,
+) -> Pair:
+    """The general path of :func:`matmul` (its docstring): non-finite inputs, possible overflow,
+    empty operands. Kept verbatim as the reference the fast path is tested against."""
     if absW is None:
         absW = np.abs(W)
     n = W.shape[1]
@@ -195,6 +217,159 @@ def matmul(
 
 
 _F32_LOW, _F32_HIGH = 2.0**-64, 2.0**64
+
+
+def safe_radius_input(W: np.ndarray, alpha: float) -> float:
+    """The largest ``max t`` for which :class:`MidradProduct` takes its fast path with the matrix
+    ``W`` (its docstring: ``alpha · max / (32 S)``, ``S`` an upper bound of the largest row sum
+    of ``|W|``); ``-1`` when ``S > max / 64`` or is not finite (never the fast path)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        S = float(R.abs_sum_up(W).max()) if W.size else 0.0
+    if not (S <= R._MAX / 64):
+        return -1.0
+    if S == 0.0:
+        return float(R._MAX)
+    return min(float(R._MAX), alpha * float(R._MAX) / (32.0 * S))
+
+
+class MidradProduct:
+    """:func:`matmul` for one matrix, prepared: the same arithmetic, bit for bit, in fewer array
+    passes, with the scratch arrays of each batch size kept between calls (``keep=True``).
+
+    ``W`` (m, n + n_const), ``absW = |W|``, ``absW32`` as for :func:`matmul` (or None).
+    ``prod(lo, hi)`` is ``matmul(W, lo, hi, absW, n_const, absW32)``; ``prod.ends(parts)`` takes
+    *ends* arrays (2, rows, n_i) whose columns concatenate to the n inputs and returns a fresh
+    ends array (2, rows, m) — row 0 the lower ends, row 1 the upper.
+
+    **Why the fast path is the same enclosure.** It computes, in this order and with these
+    roundings, exactly what :func:`_matmul_reference` computes for finite inputs:
+    ``m = lo/2 + hi/2``; ``r = max(step_up(m − lo), step_up(hi − m))`` (one
+    :func:`.rounding.step_up_inplace` over both differences; ``max`` commutes with the per-entry
+    steps); ``t = scale (|m| alpha + r)`` with the bias columns' ``t = alpha · scale``;
+    ``centre = M @ Wᵀ`` on the same (rows, n + n_const) layout; the radius product in float32
+    (:func:`.rounding.to_float32_up_into`, bit for bit :func:`.rounding.to_float32_up`: every
+    ``t >= r >= 2**-1074 > 0``, as one of ``m − lo``, ``hi − m`` is ``>= 0`` and ``step_up`` adds
+    at least ``2**-1074`` to it; the bias columns' ``t`` is ``alpha · scale > 0``) or
+    float64 under the same test on ``max t``; ``[centre − radius, centre + radius]``. What it
+    skips is only what is the identity on such inputs: the reference's replacement of
+    non-finite inputs (there are none: any infinite or NaN input end makes some ``t`` infinite
+    or NaN, so ``max t`` fails the test below and the general path runs) and its final
+    replacement of non-finite output ends by ``∓inf``, which can change nothing when the centre
+    cannot overflow: with ``radius >= 0`` finite or ``+inf`` and a finite centre,
+    ``centre − radius`` is never NaN or ``+inf`` and ``centre + radius`` never NaN or ``-inf``.
+
+    **When the centre cannot overflow.** Every partial sum of ``fl(W_i · m)`` (any order, FMA
+    or not) is at most ``(1 + γ_n) S max|m_j| + nη`` in magnitude, ``S`` an upper bound of the
+    largest row sum of ``|W|`` (:func:`.rounding.abs_sum_up`). Since ``scale >= 1`` and every
+    term of ``t_j`` is non-negative, rounding is monotone, ``t_j >= fl(alpha |m_j|)``, so
+    ``|m_j| <= 2 t_j / alpha`` when ``alpha |m_j|`` is normal and ``|m_j| < 2**-969 < 1``
+    otherwise: ``max|m| <= 2 max t / alpha + 1``. The fast path runs only when
+    ``max t <= alpha · max / (32 S)`` and ``S <= max / 64``; then the partial sums stay below
+    ``2 (max/16 + max/64) < max/2``.
+
+    Not thread-safe with ``keep=True`` (one instance per engine); :func:`matmul` builds a fresh
+    one per call.
+    """
+
+    __slots__ = ("W", "absW", "absW32", "n_const", "m", "n", "alpha", "scale", "const_t", "s32", "add32", "add64", "t_safe", "keep", "_work")
+
+    def __init__(self, W: np.ndarray, absW: np.ndarray, absW32: np.ndarray | None, n_const: int = 0, keep: bool = True,
+                 t_safe: float | None = None) -> None:
+        self.W, self.absW, self.absW32, self.n_const, self.keep = W, absW, absW32, int(n_const), keep
+        self.m, n_total = W.shape
+        self.n = n_total - self.n_const
+        self.alpha, self.scale, k_eta = R.midrad_product_constants(n_total)
+        self.const_t = self.alpha * self.scale
+        self.add64 = k_eta * R.ETA
+        self.s32 = self.add32 = 0.0
+        if absW32 is not None:
+            self.s32, abs32 = R.radius32_constants(n_total)
+            self.add32 = abs32 + k_eta * R.ETA
+        self.t_safe = t_safe  # computed on first use (a pass over |W|) unless given (safe_radius_input)
+        self._work: dict[int, tuple[np.ndarray, ...]] = {}
+
+    def _safe(self) -> float:
+        if self.t_safe is None:
+            self.t_safe = safe_radius_input(self.W, self.alpha)
+        return self.t_safe
+
+    def _buffers(self, rows: int) -> tuple[np.ndarray, ...]:
+        w = self._work.get(rows)
+        if w is None:
+            n, k, m = self.n, self.n_const, self.m
+            M = np.empty((rows, n + k))
+            M[:, n:] = 1.0  # the bias columns: inputs fixed at exactly 1 (never overwritten)
+            T = np.empty((rows, n + k))
+            T[:, n:] = self.const_t  # their radius input alpha * scale (never overwritten)
+            w = (M, T, np.empty((2, rows, n)), np.empty((2, rows, n)), np.empty((rows, n + k), np.float32),
+                 np.empty((rows, n + k)), np.empty((rows, m), np.float32), np.empty((rows, m)))
+            if self.keep:
+                self._work[rows] = w
+        return w
+
+    def _fast(self, x: np.ndarray) -> np.ndarray | None:
+        """The fast path on an ends array ``x`` (2, rows, n); None when the general path must run."""
+        rows = x.shape[1]
+        if rows == 0 or self.n + self.n_const == 0 or self._safe() < 0:
+            return None
+        M, T, D, S, T32, S64, R32, R64 = self._buffers(rows)
+        n = self.n
+        Mx, Tx = M[:, :n], T[:, :n]
+        with np.errstate(over="ignore", invalid="ignore"):
+            np.multiply(x, 0.5, out=D)
+            np.add(D[0], D[1], out=Mx)  # m = lo/2 + hi/2
+            np.subtract(Mx, x[0], out=D[0])
+            np.subtract(x[1], Mx, out=D[1])
+            R.step_up_inplace(D, S)  # step_up(m - lo), step_up(hi - m)
+            np.maximum(D[0], D[1], out=Tx)  # r
+            np.abs(Mx, out=S[0])
+            S[0] *= self.alpha
+            Tx += S[0]
+            Tx *= self.scale  # t = scale (|m| alpha + r)
+            t_max = float(T.max())
+            if not (t_max <= self.t_safe):  # also False for NaN
+                return None
+            if self.absW32 is not None and _F32_LOW < t_max < _F32_HIGH:
+                R.to_float32_up_into(T, T32, S64)
+                np.matmul(T32, self.absW32.T, out=R32)
+                np.multiply(R32, self.s32, out=R64, dtype=np.float64)
+                R64 += self.add32
+            else:
+                np.matmul(T, self.absW.T, out=R64)
+                R64 += self.add64
+            out = np.empty((2, rows, self.m))
+            np.matmul(M, self.W.T, out=out[1])  # the centre
+            np.subtract(out[1], R64, out=out[0])
+            out[1] += R64
+        return out
+
+    def ends(self, parts: Sequence[np.ndarray]) -> np.ndarray:
+        """Enclosure of ``W [x_1; …; x_p]`` (bias columns included) for ends arrays ``parts``
+        (2, rows, n_i): a fresh ends array (2, rows, m)."""
+        if len(parts) == 1:
+            x = parts[0]
+        else:
+            rows = parts[0].shape[1]
+            x = np.empty((2, rows, self.n))
+            start = 0
+            for p in parts:
+                stop = start + p.shape[-1]
+                x[:, :, start:stop] = p
+                start = stop
+        out = self._fast(x)
+        if out is None:
+            lo, hi = _matmul_reference(self.W, x[0], x[1], self.absW, self.n_const, self.absW32)
+            out = np.stack((lo, hi))
+        return out
+
+    def __call__(self, lo: np.ndarray, hi: np.ndarray) -> Pair:
+        lo, hi = np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)
+        if lo.shape == hi.shape and lo.ndim >= 1 and lo.shape[-1] == self.n and lo.size:
+            lead = lo.shape[:-1]
+            out = self._fast(np.stack((lo.reshape(-1, self.n), hi.reshape(-1, self.n))))
+            if out is not None:
+                return out[0].reshape(lead + (self.m,)), out[1].reshape(lead + (self.m,))
+        return _matmul_reference(self.W, lo, hi, self.absW, self.n_const, self.absW32)
 
 
 def dot_upper(A: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -393,6 +568,118 @@ def exact_points(name: str, lo: np.ndarray, hi: np.ndarray, ylo: np.ndarray, yhi
         ylo = np.where(lo == x, v, ylo)
         yhi = np.where(hi == x, v, yhi)
     return ylo, yhi
+
+
+# --- the ends layout: one (2, rows, n) array per interval value -----------------------------
+#
+# The interval engine keeps a value's lower and upper ends in one array ``e`` (row 0 ``lo``,
+# row 1 ``hi``), so that an elementwise step over both ends is one numpy call instead of two
+# (what dominates small batches) and the outward steps of both ends are one fused pass
+# (:func:`.rounding.step_outward`). Each kernel below returns a fresh ends array and computes,
+# entry for entry and bit for bit, what the pair kernel it names computes — that is its
+# soundness argument; ``tests/test_kernels.py`` checks the equality and containment.
+
+_SIG_ARG_FLOOR = np.array([-_INF, _SIG_CLAMP]).reshape(2, 1, 1)  # sigmoid(): upper ends at max(x, -700)
+_HULL_LO = np.array([-_INF, 0.0]).reshape(2, 1, 1)  # [min(v.lo, 0), max(v.hi, 0)] = clip(v, _HULL_LO, _HULL_HI)
+_HULL_HI = np.array([0.0, _INF]).reshape(2, 1, 1)
+_SIG_FACTOR = np.array(R.widening_factors(R.ULP_BUDGET["sigmoid"])[:2]).reshape(2, 1, 1)
+_SIG_ETA = (R.ENDS_SIGN * R.widening_factors(R.ULP_BUDGET["sigmoid"])[2])
+for _a in (_SIG_ARG_FLOOR, _SIG_FACTOR, _SIG_ETA, _HULL_LO, _HULL_HI):
+    _a.setflags(write=False)
+
+
+def ends(lo: np.ndarray, hi: np.ndarray, rows: int | None = None) -> np.ndarray:
+    """A fresh ends array (2, rows, n) from ``lo``, ``hi`` broadcast to (rows, n)."""
+    n = np.shape(lo)[-1]
+    if rows is None:
+        rows = int(np.broadcast_shapes(np.shape(lo), np.shape(hi))[0]) if max(np.ndim(lo), np.ndim(hi)) == 2 else 1
+    e = np.empty((2, rows, n))
+    e[0] = lo
+    e[1] = hi
+    return e
+
+
+def sigmoid_ends(e: np.ndarray, mode: str = "fast") -> np.ndarray:
+    """:func:`sigmoid` on an ends array (2, rows, n), bit for bit: lower ends
+    ``max(down / (e^{-lo} + 1) − kη, 0)``, upper ends ``min(up / (e^{-max(hi, -700)} + 1) + kη, 1)``.
+    The extra ``min(·, 1)`` on lower ends and ``max(·, 0)`` on upper ends are the identity
+    (``down < 1`` and ``e^{-x} + 1 >= 1``; an upper end is ``>= 0``). Eight passes over both
+    rows instead of fifteen, one allocation."""
+    if mode == "rigorous":
+        return np.stack(sigmoid(e[0], e[1], mode))
+    # np.clip is maximum-then-minimum, NaN-propagating like them, and much faster than
+    # np.maximum with a scalar or a broadcast operand
+    y = np.clip(e, _SIG_ARG_FLOOR, _INF)
+    np.negative(y, out=y)
+    with np.errstate(over="ignore"):
+        np.exp(y, out=y)  # may overflow to inf (lower ends only): then the lower end is 0
+    y += 1.0
+    np.divide(_SIG_FACTOR, y, out=y)
+    y += _SIG_ETA
+    np.clip(y, 0.0, 1.0, out=y)
+    return y
+
+
+def tanh_ends(e: np.ndarray, mode: str = "fast", scratch: np.ndarray | None = None) -> np.ndarray:
+    """:func:`tanh` on an ends array (2, rows, n), bit for bit: numpy's ``tanh`` of both ends,
+    :func:`.rounding.widen_outward` by the ulp budget, clamped to ``[-1, 1]`` (the clamp of the
+    other side is the identity: a widened lower end is at most its tanh, an upper end at
+    least). ``scratch``: float64 of ``e``'s shape, overwritten."""
+    if mode == "rigorous":
+        return np.stack(tanh(e[0], e[1], mode))
+    y = np.tanh(e)
+    R.widen_outward(y, R.ULP_BUDGET["tanh"], scratch)
+    np.clip(y, -1.0, 1.0, out=y)  # maximum-then-minimum, NaN stays NaN
+    return y
+
+
+def gate_ends(g: np.ndarray, v: np.ndarray, scratch: np.ndarray | None = None) -> np.ndarray:
+    """``g ⊙ v`` for a gate ``g ⊆ [0, 1]`` on ends arrays (2, rows, n): :func:`mul_nonneg`, then
+    intersected with the hull of 0 and ``v`` (``g ∈ [0, 1]`` puts ``g v`` between 0 and ``v``;
+    this removes the product's outward ulp where ``g`` is 0 or 1).
+
+    Computed as :func:`mul_nonneg` computes it, in fewer passes: the products ``g.lo v`` and
+    ``g.hi v`` of both ends at once, ``fmin`` / ``fmax``, one fused
+    :func:`.rounding.step_outward` without its clamps, the hull. Where every input is finite
+    that is bit for bit :func:`mul_nonneg` and the hull: no ``0 · inf`` NaN to replace, no
+    infinite end to clamp (``|g v| <= |v|``). An infinite end of ``v`` leaves an infinite or
+    NaN output end at its place (``g.hi · ±inf`` is ``±inf`` or, for ``g.hi = 0``, NaN, and
+    the hull keeps it), so when the sum of the output is not finite the kernel starts again
+    through :func:`mul_nonneg` itself — one reduction instead of checking the inputs.
+    ``scratch``: float64 of ``v``'s shape, overwritten."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        p = np.multiply(v, g[0], out=scratch)  # g.lo v.lo, g.lo v.hi
+        out = np.multiply(v, g[1])  # g.hi v.lo, g.hi v.hi
+        np.fmin(p[0], out[0], out=out[0])
+        np.fmax(p[1], out[1], out=out[1])
+        R.step_outward(out, p, finite=True)
+        h = np.clip(v, _HULL_LO, _HULL_HI, out=p)  # min(v.lo, 0), max(v.hi, 0); NaN stays
+        np.maximum(out[0], h[0], out=out[0])
+        np.minimum(out[1], h[1], out=out[1])
+        if math.isfinite(out.sum()):
+            return out
+        lo, hi = mul_nonneg(g[0], g[1], v[0], v[1])
+    return np.stack((np.maximum(lo, np.minimum(v[0], 0.0)), np.minimum(hi, np.maximum(v[1], 0.0))))
+
+
+def add_ends(a: np.ndarray, b: np.ndarray, scratch: np.ndarray | None = None) -> np.ndarray:
+    """:func:`add_outward` on ends arrays (2, rows, n), bit for bit: the float sums of both ends,
+    then :func:`.rounding.step_outward` (with its clamps of infinite ends)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = np.add(a, b)
+        return R.step_outward(out, scratch)
+
+
+def within_ends(e: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """:func:`within` on an ends array: a fresh ends array ``[max(e.lo, lo), min(e.hi, hi)]``
+    (``lo``, ``hi`` broadcast against (rows, n)); raises like :func:`within` when the result is
+    empty somewhere."""
+    out = np.empty(e.shape)
+    np.maximum(e[0], lo, out=out[0])
+    np.minimum(e[1], hi, out=out[1])
+    if np.greater(out[0], out[1]).any():
+        raise AssertionError("disjoint enclosures of one quantity: a bound is unsound")
+    return out
 
 
 # --- set operations ------------------------------------------------------------------------

@@ -24,6 +24,7 @@ suite (``tests/test_elementary.py``); ``mode="rigorous"`` trusts no libm at all.
 
 from __future__ import annotations
 
+import functools
 import math
 from fractions import Fraction
 
@@ -38,6 +39,11 @@ __all__ = [
     "next_down",
     "step_up",
     "step_down",
+    "step_outward",
+    "step_up_inplace",
+    "widen_outward",
+    "to_float32_up_into",
+    "ENDS_SIGN",
     "add_down",
     "add_up",
     "sub_down",
@@ -182,6 +188,97 @@ def step_down(y: np.ndarray) -> np.ndarray:
     y = np.minimum(y, _MAX)
     with np.errstate(invalid="ignore", over="ignore"):
         return y - (np.abs(y) * 2.0**-52 + ETA)
+
+
+#: ``[-1, +1]`` along the first axis of an *ends* array ``(2, rows, n)``: row 0 the lower ends,
+#: row 1 the upper ends (:mod:`.kernels`, "ends layout"). Multiplying by it is exact.
+ENDS_SIGN = np.array([-1.0, 1.0]).reshape(2, 1, 1)
+#: ``±2**-52``, ``±2**-1074`` per row, and the clamps of :func:`step_down` / :func:`step_up`
+#: (``+inf`` to ``max`` in lower ends, ``-inf`` to ``-max`` in upper ends) as ``np.clip`` bounds.
+_ENDS_STEP = ENDS_SIGN * 2.0**-52
+_ENDS_ETA = ENDS_SIGN * ETA
+_ENDS_CLAMP_LO = np.array([-np.inf, -_MAX]).reshape(2, 1, 1)
+_ENDS_CLAMP_HI = np.array([_MAX, np.inf]).reshape(2, 1, 1)
+for _a in (ENDS_SIGN, _ENDS_STEP, _ENDS_ETA, _ENDS_CLAMP_LO, _ENDS_CLAMP_HI):
+    _a.setflags(write=False)
+
+
+def step_outward(e: np.ndarray, scratch: np.ndarray | None = None, finite: bool = False) -> np.ndarray:
+    """In place on an ends array ``e`` (2, rows, n): row 0 becomes :func:`step_down` of itself
+    and row 1 :func:`step_up` of itself, bit for bit, in four array passes over both rows
+    instead of ten. Returns ``e``.
+
+    Why bit for bit: row 1 computes ``y + fl(fl(|y| 2**-52) + 2**-1074)`` exactly as
+    :func:`step_up`; row 0 computes ``y + fl(fl(|y| (−2**-52)) + (−2**-1074))``, which is
+    ``y + (−d)`` for the same ``d`` (negating an operand negates a correctly rounded product
+    or sum exactly), and ``y + (−d)`` rounds exactly like ``y − d``. The clamps that map
+    ``+inf`` to ``max`` in a lower end (``-inf`` to ``-max`` in an upper end) are one ``np.clip``
+    (NaN stays NaN), skipped when the caller passes ``finite=True`` because it knows that no
+    lower end is ``+inf`` and no upper end ``-inf`` (then they are the identity). So the
+    soundness argument of :func:`step_up` holds for each entry unchanged. ``scratch``: a
+    float64 array of ``e``'s shape for the step (allocated when None); it is overwritten. An end
+    within an ulp of ``±max`` steps to ``±inf`` (still a bound): callers silence numpy's
+    overflow warning (``np.errstate``) around hot loops, as this function does not.
+    """
+    if not finite:
+        np.clip(e, _ENDS_CLAMP_LO, _ENDS_CLAMP_HI, out=e)
+    d = np.abs(e, out=scratch)
+    d *= _ENDS_STEP
+    d += _ENDS_ETA
+    e += d
+    return e
+
+
+def step_up_inplace(y: np.ndarray, scratch: np.ndarray | None = None) -> np.ndarray:
+    """In place: ``y`` becomes :func:`step_up` of itself, bit for bit, for every entry that is
+    not ``-inf`` (four passes instead of five: the clamp of ``-inf`` to ``-max`` is skipped, so
+    a ``-inf`` entry becomes NaN — callers that cannot exclude ``-inf`` detect the NaN or use
+    :func:`step_up`). ``+inf`` stays ``+inf``, NaN stays NaN. ``scratch``: float64 of ``y``'s
+    shape, overwritten (allocated when None). Returns ``y``. Callers silence numpy's overflow
+    and invalid warnings (``np.errstate``)."""
+    d = np.abs(y, out=scratch)
+    d *= 2.0**-52
+    d += ETA
+    y += d
+    return y
+
+
+def widen_outward(e: np.ndarray, ulps: int, scratch: np.ndarray | None = None) -> np.ndarray:
+    """In place on an ends array ``e`` (2, rows, n) of values in ``[-1, 1]`` (or NaN): row 0
+    becomes :func:`widen_down` of itself and row 1 :func:`widen_up`, bit for bit. Both compute
+    ``y ∓ fl(fl(|y| k 2**-52) + k eta)`` with ``k = ulps + 1`` (``widen_down(y) = −widen_up(−y)``;
+    negating the constants negates the correctly rounded product and sum exactly, as in
+    :func:`step_outward`); the clamps of ``∓inf`` in those functions are the identity on
+    ``[-1, 1]``. Four passes over both rows instead of eight. Returns ``e``."""
+    step, eta = _widening_ends(ulps)
+    d = np.abs(e, out=scratch)
+    d *= step
+    d += eta
+    e += d
+    return e
+
+
+@functools.lru_cache(maxsize=None)
+def _widening_ends(ulps: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(±k 2**-52, ±k eta)`` per row of an ends array, ``k = ulps + 1`` (read-only)."""
+    k = float(ulps + 1)
+    out = (ENDS_SIGN * (k * 2.0**-52), ENDS_SIGN * (k * ETA))
+    for a in out:
+        a.setflags(write=False)
+    return out
+
+
+def to_float32_up_into(x: np.ndarray, out: np.ndarray, scratch: np.ndarray) -> np.ndarray:
+    """:func:`to_float32_up` of ``x > 0`` (finite, below ``2**64``; *every* entry positive, which
+    the caller proves) written into the float32 array ``out``, bit for bit, in three passes:
+    ``fl32(fl(x (1 + 2**-23)) + 2**-149)`` — the sum computed in float64 and rounded to nearest
+    float32 on output, as ``astype`` does — then ``max(·, 2**-126)``, which for ``x > 0`` is
+    :func:`to_float32_up`'s ``where``: an entry below the smallest normal float32 becomes it,
+    the others keep their value. ``scratch``: float64 of ``x``'s shape, overwritten."""
+    np.multiply(x, 1.0 + 2.0**-23, out=scratch)
+    np.add(scratch, 2.0**-149, out=out, casting="same_kind")
+    np.clip(out, np.float32(TINY32), np.float32(np.inf), out=out)  # max(·, 2**-126); NaN stays
+    return out
 
 
 # --- error-free transformations (tightness only; soundness never depends on them) ----------

@@ -21,6 +21,7 @@ tokens, which mixes columns of different tokens. Otherwise ``W x`` enters as tha
 
 from __future__ import annotations
 
+import weakref
 from typing import Any, Sequence
 
 import numpy as np
@@ -41,13 +42,36 @@ SOFTMAX_PAIRWISE_MAX = 256
 
 
 class IV:
-    """A box value: ``lo``, ``hi`` of shape (B·k, n); ``k`` copies of the batch (one per token
-    of a token-by-token step), row ``b·k + j``."""
+    """A box value: its ends in one array ``e`` of shape (2, B·k, n) — ``e[0]`` the lower ends,
+    ``e[1]`` the upper (the ends layout of :mod:`lstm_symbolic.interval.kernels`) — with ``k``
+    copies of the batch (one per token of a token-by-token step), row ``b·k + j``. ``lo`` and
+    ``hi`` are views of ``e``; assigning one replaces ``e`` by a fresh array (the old one may be
+    shared with other values: it is never written)."""
 
-    __slots__ = ("lo", "hi", "k")
+    __slots__ = ("e", "k")
 
-    def __init__(self, lo: np.ndarray, hi: np.ndarray, k: int = 1) -> None:
-        self.lo, self.hi, self.k = lo, hi, k
+    def __init__(self, e: np.ndarray, k: int = 1) -> None:
+        self.e, self.k = e, k
+
+    @classmethod
+    def pair(cls, lo: np.ndarray, hi: np.ndarray, k: int = 1) -> "IV":
+        return cls(K.ends(lo, hi), k)
+
+    @property
+    def lo(self) -> np.ndarray:
+        return self.e[0]
+
+    @lo.setter
+    def lo(self, value: np.ndarray) -> None:
+        self.e = K.ends(value, self.e[1], self.e.shape[1])
+
+    @property
+    def hi(self) -> np.ndarray:
+        return self.e[1]
+
+    @hi.setter
+    def hi(self, value: np.ndarray) -> None:
+        self.e = K.ends(self.e[0], value, self.e.shape[1])
 
     def expanded(self, k: int) -> "IV":
         """The same box with ``k`` copies of each batch row (``self.k`` is 1 or ``k``)."""
@@ -55,14 +79,19 @@ class IV:
             return self
         if self.k != 1:
             raise AssertionError("interval: incompatible token expansions")
-        return IV(np.repeat(self.lo, k, axis=0), np.repeat(self.hi, k, axis=0), k)
+        return IV(np.repeat(self.e, k, axis=1), k)
 
     def hull(self) -> Pair:
         """The hull over the copies: (B, n)."""
         if self.k == 1:
-            return self.lo, self.hi
-        B = self.lo.shape[0] // self.k
+            return self.e[0], self.e[1]
+        B = self.e.shape[1] // self.k
         return self.lo.reshape(B, self.k, -1).min(axis=1), self.hi.reshape(B, self.k, -1).max(axis=1)
+
+
+#: Per affine map, the fast-path threshold of its products (a pass over ``|W|``, so computed
+#: once per map, not once per engine); weak keys: forgotten with the model.
+_T_SAFE: "weakref.WeakKeyDictionary[Affine, float]" = weakref.WeakKeyDictionary()
 
 
 def _common(values: Sequence[IV]) -> int:
@@ -100,17 +129,42 @@ def margin_bounds(head: Any, lo: np.ndarray, hi: np.ndarray, labels: np.ndarray)
 
 
 class IntervalEngine(Engine):
-    """Boxes through every operation (see the module docstring)."""
+    """Boxes through every operation (see the module docstring).
+
+    Matrix products go through one prepared :class:`~lstm_symbolic.interval.kernels.MidradProduct`
+    per affine map, which keeps its scratch arrays between steps (temporaries only: every value
+    the engine returns is a fresh array), so an engine is not for use by two threads at once."""
 
     name = "interval"
 
     def __init__(self, model: Any, batch: int, mode: str = "fast") -> None:
         super().__init__(model, batch, mode)
+        self._products: dict[Affine, K.MidradProduct] = {}
+        self._scratch: dict[tuple[int, ...], np.ndarray] = {}
+        self._embedding: Affine | None = None
+
+    def _product(self, affine: Affine) -> K.MidradProduct:
+        prod = self._products.get(affine)
+        if prod is None:  # keyed by the map itself (a strong reference: no id reuse)
+            t_safe = _T_SAFE.get(affine)
+            prod = K.MidradProduct(affine.W_b, affine.absW_b, affine.absW_b32, affine.n_const, t_safe=t_safe)
+            if t_safe is None:
+                _T_SAFE[affine] = prod._safe()
+            self._products[affine] = prod
+        return prod
+
+    def _work(self, shape: tuple[int, ...]) -> np.ndarray:
+        """A float64 scratch array of ``shape`` for one kernel call (overwritten by it: never
+        part of a returned value)."""
+        try:
+            return self._scratch[shape]
+        except KeyError:
+            w = self._scratch[shape] = np.empty(shape)
+            return w
 
     # --- values --------------------------------------------------------------------------
     def _box(self, lo: np.ndarray, hi: np.ndarray) -> IV:
-        n = lo.shape[-1]
-        return IV(np.broadcast_to(lo, (self.B, n)), np.broadcast_to(hi, (self.B, n)))
+        return IV(K.ends(lo, hi, self.B))
 
     def initial(self, lo: np.ndarray, hi: np.ndarray) -> IV:
         return self._box(lo, hi)
@@ -120,30 +174,29 @@ class IntervalEngine(Engine):
         if isinstance(x, tuple):
             x = self._box(*x)
             if self.model.embedding is not None:  # a box over the vocabulary, then E
-                E = self.model.embedding
-                x = self.linear(Affine(E.T, None, [E.shape[0]]), [x])
+                if self._embedding is None:
+                    E = self.model.embedding
+                    self._embedding = Affine(E.T, None, [E.shape[0]])
+                x = self.linear(self._embedding, [x])
         return x
 
     def bounds(self, v: IV) -> Pair:
         return v.hull()
 
     def refine(self, v: IV, lo: Any, hi: Any) -> None:
-        lo = np.broadcast_to(lo, (self.B, v.lo.shape[-1]))
-        hi = np.broadcast_to(hi, (self.B, v.lo.shape[-1]))
         if v.k > 1:
-            lo, hi = np.repeat(lo, v.k, axis=0), np.repeat(hi, v.k, axis=0)
-        v.lo, v.hi = K.within((v.lo, v.hi), (lo, hi))
+            n = v.e.shape[-1]
+            lo = np.repeat(np.broadcast_to(lo, (self.B, n)), v.k, axis=0)
+            hi = np.repeat(np.broadcast_to(hi, (self.B, n)), v.k, axis=0)
+        v.e = K.within_ends(v.e, lo, hi)
 
     # --- the algebra ---------------------------------------------------------------------
     def linear(self, affine: Affine, parts: Sequence[Any]) -> IV:
         special = [i for i, p in enumerate(parts) if not isinstance(p, IV)]
         if not special:
             k = _common(parts)
-            ps = [p.expanded(k) for p in parts]
-            lo = ps[0].lo if len(ps) == 1 else np.concatenate([p.lo for p in ps], axis=-1)
-            hi = ps[0].hi if len(ps) == 1 else np.concatenate([p.hi for p in ps], axis=-1)
-            out = K.matmul(affine.W_b, lo, hi, affine.absW_b, n_const=affine.n_const, absW32=affine.absW_b32)
-            return IV(*out, k)
+            prod = self._products.get(affine) or self._product(affine)
+            return IV(prod.ends([p.e if p.k == k else p.expanded(k).e for p in parts]), k)
         if len(special) > 1:
             raise AssertionError("interval: at most one token or set input per affine map")
         i = special[0]
@@ -154,28 +207,25 @@ class IntervalEngine(Engine):
         if isinstance(x, TokenInput) and k == 1 and x.tokens.size * self.B <= ONEHOT_SPLIT_MAX:
             lo, hi = self._token_columns(affine.block(i), x)  # (m, K) each
             n_tok = x.tokens.size
-            base_lo, base_hi = np.repeat(base[0], n_tok, axis=0), np.repeat(base[1], n_tok, axis=0)
-            col_lo, col_hi = np.tile(lo.T, (self.B, 1)), np.tile(hi.T, (self.B, 1))
-            return IV(*K.add_outward(base_lo, base_hi, col_lo, col_hi), n_tok)
+            base_e = np.repeat(base, n_tok, axis=1)
+            cols = K.ends(np.tile(lo.T, (self.B, 1)), np.tile(hi.T, (self.B, 1)))
+            return IV(K.add_ends(base_e, cols, self._work(cols.shape)), n_tok)
         if isinstance(x, TokenInput):
             lo, hi = self._token_columns(affine.block(i), x)
             contribution = (lo.min(axis=1), hi.max(axis=1))
         else:
             assert isinstance(x, SetInput)
             contribution = x.x_set.linear_bounds(affine.block(i), x.t)
-        c_lo = np.broadcast_to(contribution[0], base[0].shape)
-        c_hi = np.broadcast_to(contribution[1], base[1].shape)
-        return IV(*K.add_outward(base[0], base[1], c_lo, c_hi), k)
+        c = K.ends(contribution[0], contribution[1], base.shape[1])
+        return IV(K.add_ends(base, c, self._work(c.shape)), k)
 
-    def _rest(self, affine: Affine, rest: Sequence[IV], k: int) -> Pair:
-        """Bounds of the affine map over the box parts (the bias alone when there are none)."""
+    def _rest(self, affine: Affine, rest: Sequence[IV], k: int) -> np.ndarray:
+        """Ends (2, B·k, m) of the affine map over the box parts (the bias alone when there are
+        none)."""
         if not rest:
             lo, hi = affine.bias_bounds
-            return np.broadcast_to(lo, (self.B, affine.m)), np.broadcast_to(hi, (self.B, affine.m))
-        ps = [p.expanded(k) for p in rest]
-        lo = np.concatenate([p.lo for p in ps], axis=-1)
-        hi = np.concatenate([p.hi for p in ps], axis=-1)
-        return K.matmul(affine.W_b, lo, hi, affine.absW_b, n_const=affine.n_const, absW32=affine.absW_b32)
+            return K.ends(lo, hi, self.B)
+        return self._product(affine).ends([p.expanded(k).e for p in rest])
 
     @staticmethod
     def _token_columns(block: np.ndarray, x: TokenInput) -> Pair:
@@ -189,43 +239,48 @@ class IntervalEngine(Engine):
         return lo.T, hi.T
 
     def split(self, v: IV, sizes: Sequence[int]) -> list[IV]:
-        out, start = [], 0
+        out, start, e, k = [], 0, v.e, v.k
         for n in sizes:
-            out.append(IV(v.lo[:, start : start + n], v.hi[:, start : start + n], v.k))
+            out.append(IV(e[:, :, start : start + n], k))
             start += n
         return out
 
     def concat(self, vs: Sequence[IV]) -> IV:
         k = _common(vs)
-        ps = [p.expanded(k) for p in vs]
-        return IV(np.concatenate([p.lo for p in ps], axis=-1), np.concatenate([p.hi for p in ps], axis=-1), k)
+        return IV(np.concatenate([p.expanded(k).e for p in vs], axis=-1), k)
 
     def sigmoid(self, v: IV) -> IV:
-        return IV(*K.sigmoid(v.lo, v.hi, self.mode), v.k)
+        return IV(K.sigmoid_ends(v.e, self.mode), v.k)
 
     def tanh(self, v: IV) -> IV:
-        return IV(*K.tanh(v.lo, v.hi, self.mode), v.k)
+        e = v.e
+        return IV(K.tanh_ends(e, self.mode, self._work(e.shape)), v.k)
 
     def gate(self, g: IV, v: IV) -> IV:
-        k = _common([g, v])
-        g, v = g.expanded(k), v.expanded(k)
-        lo, hi = K.mul_nonneg(g.lo, g.hi, v.lo, v.hi)
         # g ∈ [0, 1]: g·v lies between 0 and v (a priori; removes the product's outward ulp)
-        return IV(np.maximum(lo, np.minimum(v.lo, 0.0)), np.minimum(hi, np.maximum(v.hi, 0.0)), k)
+        k = g.k
+        if k != v.k:
+            k = max(k, v.k)
+            g, v = g.expanded(k), v.expanded(k)
+        e = v.e
+        return IV(K.gate_ends(g.e, e, self._work(e.shape)), k)
 
     def add(self, v: IV, w: IV) -> IV:
-        k = _common([v, w])
-        v, w = v.expanded(k), w.expanded(k)
-        return IV(*K.add_outward(v.lo, v.hi, w.lo, w.hi), k)
+        k = v.k
+        if k != w.k:
+            k = max(k, w.k)
+            v, w = v.expanded(k), w.expanded(k)
+        e = v.e
+        return IV(K.add_ends(e, w.e, self._work(e.shape)), k)
 
     def mix(self, z: IV, n: IV, h: IV) -> IV:
         k = _common([z, n, h])
         z, n, h = (p.expanded(k) for p in (z, n, h))
-        return IV(*K.mix((z.lo, z.hi), (n.lo, n.hi), (h.lo, h.hi)), k)
+        return IV.pair(*K.mix((z.lo, z.hi), (n.lo, n.hi), (h.lo, h.hi)), k)
 
     # --- outputs and the end of a step ---------------------------------------------------
     def softmax(self, head: Any, a: IV, final: bool = False) -> Pair:
-        y = IV(*softmax_bounds(head, a.lo, a.hi, self.mode), a.k)
+        y = IV.pair(*softmax_bounds(head, a.lo, a.hi, self.mode), a.k)
         return y.hull()
 
     def margins(self, head: Any, a: IV, labels: np.ndarray) -> np.ndarray:
@@ -236,4 +291,4 @@ class IntervalEngine(Engine):
         return m
 
     def end_step(self, states: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [{name: (IV(*v.hull()) if v.k > 1 else v) for name, v in s.items()} for s in states]
+        return [{name: (IV.pair(*v.hull()) if v.k > 1 else v) for name, v in s.items()} for s in states]
