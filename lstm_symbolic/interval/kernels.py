@@ -326,7 +326,7 @@ class MidradProduct:
             S[0] *= self.alpha
             Tx += S[0]
             Tx *= self.scale  # t = scale (|m| alpha + r)
-            t_max = float(T.max())
+            t_max = float(np.maximum.reduce(T, axis=None))
             if not (t_max <= self.t_safe):  # also False for NaN
                 return None
             if self.absW32 is not None and _F32_LOW < t_max < _F32_HIGH:
@@ -609,14 +609,14 @@ def sigmoid_ends(e: np.ndarray, mode: str = "fast") -> np.ndarray:
         return np.stack(sigmoid(e[0], e[1], mode))
     # np.clip is maximum-then-minimum, NaN-propagating like them, and much faster than
     # np.maximum with a scalar or a broadcast operand
-    y = np.clip(e, _SIG_ARG_FLOOR, _INF)
+    y = R.clip_ufunc(e, _SIG_ARG_FLOOR, _INF)
     np.negative(y, out=y)
     with np.errstate(over="ignore"):
         np.exp(y, out=y)  # may overflow to inf (lower ends only): then the lower end is 0
     y += 1.0
     np.divide(_SIG_FACTOR, y, out=y)
     y += _SIG_ETA
-    np.clip(y, 0.0, 1.0, out=y)
+    R.clip_ufunc(y, 0.0, 1.0, out=y)
     return y
 
 
@@ -629,7 +629,7 @@ def tanh_ends(e: np.ndarray, mode: str = "fast", scratch: np.ndarray | None = No
         return np.stack(tanh(e[0], e[1], mode))
     y = np.tanh(e)
     R.widen_outward(y, R.ULP_BUDGET["tanh"], scratch)
-    np.clip(y, -1.0, 1.0, out=y)  # maximum-then-minimum, NaN stays NaN
+    R.clip_ufunc(y, -1.0, 1.0, out=y)  # maximum-then-minimum, NaN stays NaN
     return y
 
 
@@ -653,10 +653,10 @@ def gate_ends(g: np.ndarray, v: np.ndarray, scratch: np.ndarray | None = None) -
         np.fmin(p[0], out[0], out=out[0])
         np.fmax(p[1], out[1], out=out[1])
         R.step_outward(out, p, finite=True)
-        h = np.clip(v, _HULL_LO, _HULL_HI, out=p)  # min(v.lo, 0), max(v.hi, 0); NaN stays
+        h = R.clip_ufunc(v, _HULL_LO, _HULL_HI, out=p)  # min(v.lo, 0), max(v.hi, 0); NaN stays
         np.maximum(out[0], h[0], out=out[0])
         np.minimum(out[1], h[1], out=out[1])
-        if math.isfinite(out.sum()):
+        if math.isfinite(np.add.reduce(out, axis=None)):
             return out
         lo, hi = mul_nonneg(g[0], g[1], v[0], v[1])
     return np.stack((np.maximum(lo, np.minimum(v[0], 0.0)), np.minimum(hi, np.maximum(v[1], 0.0))))
