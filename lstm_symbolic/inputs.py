@@ -235,8 +235,12 @@ class LinfBall(Box):
     def take_batch(self, index: slice) -> "LinfBall":
         if self.batch is None:
             return self
-        sub = LinfBall(self.center[:, index], self.eps[:, index])
+        # the rows of this ball's outward-rounded box, not a new rounding of its rows (the same
+        # floats: the rounding is elementwise; a chunk of a large batch should not pay it again)
+        sub = LinfBall.__new__(LinfBall)
         sub.batch_first = self.batch_first
+        sub.center, sub.eps = self.center[:, index], self.eps[:, index]
+        sub._init_box(self.lo[:, index], self.hi[:, index])
         return sub
 
     def sample(self, rng: np.random.Generator, size: int, t: int = 0) -> np.ndarray:

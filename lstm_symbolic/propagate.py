@@ -10,6 +10,9 @@ a model with a bidirectional layer runs layer by layer, each direction over the 
 
 from __future__ import annotations
 
+import concurrent.futures
+import os
+import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
@@ -181,7 +184,14 @@ def propagate(
     step's bounds (α-CROWN style; default 0); ``optimise_intermediate``: spend them on every
     intermediate backward pass too (tighter, several times slower). ``progress``: called as
     ``progress(done, total)`` after each step of the unrolling loop (``total`` counts the
-    steps of every batch chunk), e.g. to draw a progress bar.
+    steps of every batch chunk), e.g. to draw a progress bar; it may be called from worker
+    threads (one at a time).
+
+    Large batches run in chunks: the symbolic and linear methods bound their memory
+    (``ZonotopeEngine.memory_per_sample``, ``LinearEngine.memory_per_sample``); an interval batch
+    of at least 2 · :data:`PARALLEL_ROWS` entries is split over the CPUs, one thread each with one
+    BLAS thread (when threadpoolctl is installed). Chunks change no bound's soundness; the
+    last bits of a bound may depend on the chunk size (the BLAS's summation order).
 
     Returns a :class:`Trace` whose Intervals have shape (T, [B,] n), B present when any input
     set or initial state is batched. Every interval contains the exact real-number value of its
@@ -263,34 +273,108 @@ def unroll(
     B = B_in or B_init or 1
     T = len(schedule)
     chunk = _chunk_size(method, model, options, T)
+    workers = _workers(method, model, B, engine_hook)
+    shared = None
+    if workers > 1:
+        chunk, shared = -(-B // workers), _SharedStore(T, B)
     parts: list[tuple[Any, Any, int]] = []
-    traces = []
+    traces: list = []
     starts = list(range(0, B, chunk)) if chunk < B else [0]
-    with _threads.blas_limit(_threads.product_work(model, min(chunk, B), method, options)):
-        _run_chunks(model, method, mode, options, schedule, inits, B, T, chunk, starts, progress, engine_hook, outputs, traces, parts)
+    work = 0 if shared is not None else _threads.product_work(model, min(chunk, B), method, options)
+    with _threads.blas_limit(work):
+        _run_chunks(model, method, mode, options, schedule, inits, B, T, chunk, starts, progress, engine_hook, outputs, traces, parts,
+                    shared)
+    if shared is not None:
+        traces = [shared.trace(traces)]
     return _assemble(traces, batched, method, mode), Final(parts, model.head)
+
+
+#: Batch entries per worker below which the interval method runs its batch on one thread: above
+#: it, the batch is split over the CPUs, each part in its own thread with one BLAS thread (numpy
+#: releases the GIL in its loops and products). Measured on the benchmark model (n_a 256,
+#: benchmarks/propagate.py, 2 cores, T 50): a batch of 512 took 630 ms in two threads against
+#: 925 ms in one (the float64 forward pass: 397 ms), 256 entries 287 against 351 ms, 128 entries
+#: 170 against 177 ms, and 64 entries in two threads of 32 gained nothing (119 against 120 ms).
+PARALLEL_ROWS = 64
+
+
+def _workers(method: str, model: Model, B: int, engine_hook: Any) -> int:
+    """How many threads run an interval batch: one per available CPU while each gets at least
+    :data:`PARALLEL_ROWS` entries — when threadpoolctl can hold every BLAS to one thread (else
+    the threads' BLAS pools would oversubscribe the CPUs), the model runs time-major (no
+    bidirectional or backward layer) and no engine hook is given (a hook sees one engine per
+    chunk in order). Otherwise 1."""
+    if method != "interval" or engine_hook is not None or B < 2 * PARALLEL_ROWS:
+        return 1
+    if any(layer.bidirectional or layer.backward for layer in model.layers) or _threads._controller() is False:
+        return 1
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, B // PARALLEL_ROWS))
+
+
+class _SharedStore:
+    """The (T, B, n) stores of a batch run in parallel parts: each part's recorder writes its
+    rows of the same arrays (no copy to glue the parts together). Created on the first write of
+    a signal, under a lock."""
+
+    def __init__(self, T: int, B: int) -> None:
+        self.T, self.B = T, B
+        self.arrays: dict[tuple[int, str], tuple[np.ndarray, np.ndarray]] = {}
+        self.lock = threading.Lock()
+
+    def get(self, layer: int, name: str, n: int, fill: tuple[float, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The whole (T, B, n) pair of ``name`` (``fill``: initial values, else uninitialised)."""
+        with self.lock:
+            pair = self.arrays.get((layer, name))
+            if pair is None:
+                shape = (self.T, self.B, n)
+                pair = (np.empty(shape), np.empty(shape)) if fill is None else (np.full(shape, fill[0]), np.full(shape, fill[1]))
+                self.arrays[(layer, name)] = pair
+            return pair
+
+    def trace(self, traces: list) -> tuple[list, Any]:
+        """The whole run as one part's ``(layers, y)``, in the layout of the parts' traces."""
+        layers = [{name: self.arrays[(l, name)] for name in d} for l, d in enumerate(traces[0][0])]
+        y = self.arrays[(-1, "y")] if traces[0][1] is not None else None
+        return layers, y
 
 
 def _run_chunks(model: Model, method: str, mode: str, options: dict[str, Any], schedule: list, inits: list, B: int, T: int,
                 chunk: int, starts: list[int], progress: Callable[[int, int], None] | None, engine_hook: Any, outputs: str,
-                traces: list, parts: list) -> None:
-    """Run every batch chunk, appending its trace and its :class:`Final` part."""
-    for ci, start in enumerate(starts):
+                traces: list, parts: list, shared: "_SharedStore | None" = None) -> None:
+    """Run every batch chunk, appending its trace and its :class:`Final` part (in batch
+    order); with ``shared``, the chunks run at once, one thread each, recording into it."""
+    lock = threading.Lock()
+
+    def run(ci: int, start: int) -> tuple[tuple[Any, Any], tuple[Any, Any, int]]:
         idx = slice(start, min(start + chunk, B))
         b = idx.stop - idx.start
         sub_sched = schedule if len(starts) == 1 else [(s.take_batch(idx), i) for s, i in schedule]
         sub_inits = inits if len(starts) == 1 else [(n, _take(v, idx)) for n, v in inits]
 
-        def tick(t: int, ci: int = ci) -> None:
+        def tick(t: int) -> None:
             if progress is not None:
-                progress(ci * T + t, len(starts) * T)
+                with lock:
+                    progress(ci * T + t, len(starts) * T)
 
         engine = M.make(method, model, b, mode, **options)
         if engine_hook is not None:
             engine = engine_hook(engine, idx)
-        layers, y, a_last = _run(engine, model, sub_sched, sub_inits, b, tick, outputs == "last step", progress is not None)
-        traces.append((layers, y))
-        parts.append((engine, a_last, b))
+        layers, y, a_last = _run(engine, model, sub_sched, sub_inits, b, tick, outputs == "last step", progress is not None,
+                                 None if shared is None else (shared, idx))
+        return (layers, y), (engine, a_last, b)
+
+    if shared is None:
+        results = [run(ci, start) for ci, start in enumerate(starts)]
+    else:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=len(starts)) as pool:
+            results = list(pool.map(run, range(len(starts)), starts))
+    for trace, part in results:
+        traces.append(trace)
+        parts.append(part)
 
 
 def one_step(w: Any, inputs: InputSet, state: Mapping[str, tuple[np.ndarray, np.ndarray]], method: str = "symbolic", mode: str = "fast") -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -339,18 +423,34 @@ class _Recorder:
     instead of one per step: per-call overhead dominates small batches). Either way every
     recorded entry is checked before the trace is built."""
 
-    def __init__(self, n_layers: int, T: int) -> None:
+    def __init__(self, n_layers: int, T: int, shared: "tuple[_SharedStore, slice] | None" = None) -> None:
         self.T = T
         self.store: list[dict[str, tuple[np.ndarray, np.ndarray]]] = [dict() for _ in range(n_layers)]
         self.bad: str | None = None
         self.deferred: list[tuple[str, np.ndarray, np.ndarray]] = []
+        self.shared = shared
+
+    def _new(self, layer: int, name: str, shape: tuple[int, ...], fill: tuple[float, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """A fresh (T, B, n) store pair, or this part's rows of the shared one."""
+        if self.shared is not None:
+            store, rows = self.shared
+            lo, hi = store.get(layer, name, shape[-1], fill)
+            return lo[:, rows], hi[:, rows]
+        if fill is None:
+            return np.empty((self.T,) + shape), np.empty((self.T,) + shape)
+        return np.full((self.T,) + shape, fill[0]), np.full((self.T,) + shape, fill[1])
+
+    def y_slot(self, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """The (T, B, n_y) store of the softmax output, initialised to its a priori range
+        [0, 1] (what steps that are not bounded report)."""
+        return self._new(-1, "y", shape, (0.0, 1.0))
 
     def slot(self, layer: int, name: str, lo: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
         """The (T, B, n) store of ``name`` (created from a first value ``lo``) and whether its
         writes are checked one by one."""
         d = self.store[layer]
         if name not in d:
-            d[name] = (np.empty((self.T,) + lo.shape), np.empty((self.T,) + lo.shape))
+            d[name] = self._new(layer, name, lo.shape)
             if lo.size <= _CHECK_EACH:
                 self.deferred.append((name,) + d[name])
         lo_s, hi_s = d[name]
@@ -419,10 +519,10 @@ def _step_cell(engine: Any, cell: Any, x: Any, state: dict[str, Any], t: int, in
 
 
 def _run(engine: Any, model: Model, schedule: list, initial: list, B: int, tick: Callable[[int], None], last_only: bool = False,
-         progress: bool = True) -> tuple[list, Any, Any]:
+         progress: bool = True, shared: "tuple[_SharedStore, slice] | None" = None) -> tuple[list, Any, Any]:
     inits = _cells_initial(model, initial, B)
     T = len(schedule)
-    rec = _Recorder(len(model.layers), T)
+    rec = _Recorder(len(model.layers), T, shared)
     y_store: tuple[np.ndarray, np.ndarray] | None = None
     if not any(layer.bidirectional or layer.backward for layer in model.layers):
         states = [{k: engine.initial(*box) for k, box in init.items()} for init in inits]
@@ -440,8 +540,7 @@ def _run(engine: Any, model: Model, schedule: list, initial: list, B: int, tick:
                 x = sig["a"]
             if model.head is not None:
                 if y_store is None:
-                    shape = (T, B, model.head.n_y)
-                    y_store = (np.zeros(shape), np.ones(shape))  # the a priori range where not bounded
+                    y_store = rec.y_slot((B, model.head.n_y))
                 if t == T - 1 or not last_only:
                     y = engine.softmax(model.head, x, final=t == T - 1)
                     y_store[0][t], y_store[1][t] = y

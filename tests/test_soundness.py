@@ -696,3 +696,34 @@ def test_linear_chunked_batches_stay_sound(monkeypatch: pytest.MonkeyPatch, meth
     for b in range(B):
         assert np.array_equal(trace.a.lo[:, b], alone[b].a.lo) and np.array_equal(trace.a.hi[:, b], alone[b].a.hi)
     assert_sound(w, ball, trace, samples=30, seed=10, dps=DPS, search=3)
+
+
+@pytest.mark.parametrize("head", [False, True])
+def test_interval_batches_in_threads_stay_sound(monkeypatch: pytest.MonkeyPatch, head: bool) -> None:
+    """A large interval batch runs in parts on threads (propagate._workers): every part records
+    its rows of the same arrays, so each batch entry gets the bounds of its part run alone —
+    no row left unwritten, none swapped — and they contain the exact trajectories."""
+    import importlib
+
+    pytest.importorskip("threadpoolctl")
+    P = importlib.import_module("lstm_symbolic.propagate")
+    if not hasattr(P, "PARALLEL_ROWS"):
+        pytest.fail("propagate.PARALLEL_ROWS is gone: update this test")
+    monkeypatch.setattr(P, "PARALLEL_ROWS", 2)
+    monkeypatch.setattr(P.os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+    rng = np.random.default_rng(23)
+    w = make_model(rng, 3, 2, 4 if head else 0, "medium")
+    B, T = 7, 6
+    xs = rng.normal(size=(T, B, 2))
+    ball = ls.LinfBall(xs, 0.1)
+    from lstm_symbolic.model import as_model
+
+    assert P._workers("interval", as_model(w), B, None) == 3
+    trace = ls.propagate(w, ball, method="interval")
+    starts = [0, 3, 6]  # ceil(7 / 3) = 3 entries per part
+    for s, e in zip(starts, starts[1:] + [B]):
+        alone = ls.propagate(w, ls.LinfBall(xs[:, s:e], 0.1), method="interval")
+        for name in ("f", "u", "o", "c_tilde", "c", "a") + (("y",) if head else ()):
+            got, want = getattr(trace, name), getattr(alone, name)
+            assert np.array_equal(got.lo[:, s:e], want.lo) and np.array_equal(got.hi[:, s:e], want.hi), (name, s)
+    assert_sound(w, ball, trace, samples=30, seed=11, dps=DPS, search=3)
