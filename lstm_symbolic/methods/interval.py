@@ -256,20 +256,23 @@ class IntervalEngine(Engine):
         e = v.e
         return IV(K.tanh_ends(e, self.mode, self._work(e.shape)), v.k)
 
-    def gate(self, g: IV, v: IV) -> IV:
-        # g ∈ [0, 1]: g·v lies between 0 and v (a priori; removes the product's outward ulp)
-        k = g.k
-        if k != v.k:
-            k = max(k, v.k)
-            g, v = g.expanded(k), v.expanded(k)
-        e = v.e
-        return IV(K.gate_ends(g.e, e, self._work(e.shape)), k)
-
-    def add(self, v: IV, w: IV) -> IV:
+    @staticmethod
+    def _aligned(v: IV, w: IV) -> tuple[int, IV, IV]:
+        """Two operands with one token expansion ``k``: ``(k, v, w)``."""
         k = v.k
         if k != w.k:
             k = max(k, w.k)
             v, w = v.expanded(k), w.expanded(k)
+        return k, v, w
+
+    def gate(self, g: IV, v: IV) -> IV:
+        # g ∈ [0, 1]: g·v lies between 0 and v (a priori; removes the product's outward ulp)
+        k, g, v = self._aligned(g, v)
+        e = v.e
+        return IV(K.gate_ends(g.e, e, self._work(e.shape)), k)
+
+    def add(self, v: IV, w: IV) -> IV:
+        k, v, w = self._aligned(v, w)
         e = v.e
         return IV(K.add_ends(e, w.e, self._work(e.shape)), k)
 
