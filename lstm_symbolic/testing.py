@@ -165,14 +165,6 @@ class _StateMembers:
             self.lo, self.hi = self.lo[b if b is not None else 0], self.hi[b if b is not None else 0]
         self.lo = np.broadcast_to(self.lo, (n_a,)).astype(np.float64)
         self.hi = np.broadcast_to(self.hi, (n_a,)).astype(np.float64)
-        self.point = bool((self.lo == self.hi).all())
-
-    def random(self, rng: np.random.Generator) -> np.ndarray:
-        r = rng.random(self.lo.shape)
-        return np.clip(self.lo * (1.0 - r) + self.hi * r, self.lo, self.hi)
-
-    def extreme(self, rng: np.random.Generator) -> np.ndarray:
-        return np.where(rng.random(self.lo.shape) < 0.5, self.hi, self.lo)
 
 
 class _Initial:
