@@ -11,16 +11,13 @@ import pytest
 
 import lstm_symbolic as ls
 from lstm_symbolic.errors import InputError, NotAModelError, ShapeError
+from _models import random_lstm
 
 P = sys.modules["lstm_symbolic.propagate"]  # the module (ls.propagate is the function)
 
 
 def model(n_a: int = 3, n_x: int = 2, n_y: int | None = 4, seed: int = 0) -> ls.LSTMWeights:
-    rng = np.random.default_rng(seed)
-    kw = {f"W_{g}": rng.normal(size=(n_a, n_a + n_x)) for g in "fuco"} | {f"b_{g}": rng.normal(size=n_a) for g in "fuco"}
-    if n_y:
-        kw |= {"W_y": rng.normal(size=(n_y, n_a)), "b_y": rng.normal(size=n_y)}
-    return ls.LSTMWeights(**kw)
+    return random_lstm(seed, n_a, n_x, n_y)
 
 
 # --- shapes and conventions -------------------------------------------------------------------

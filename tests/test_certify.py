@@ -15,16 +15,13 @@ from lstm_symbolic.certification.bab import SplitEngine
 from lstm_symbolic.certification.regions import regions_of
 from lstm_symbolic.propagate import unroll
 from lstm_symbolic.reference import exact_trajectory
+from _models import random_lstm
 
 DPS = 50
 
 
 def lstm(seed: int, n_a: int = 4, n_x: int = 3, n_y: int = 3, scale: float = 1.0) -> ls.LSTMWeights:
-    rng = np.random.default_rng(seed)
-    kw = {f"W_{g}": rng.normal(size=(n_a, n_a + n_x)) * scale for g in "fuco"}
-    kw.update({f"b_{g}": rng.normal(size=n_a) for g in "fuco"})
-    kw.update(W_y=rng.normal(size=(n_y, n_a)) * 2, b_y=rng.normal(size=n_y))
-    return ls.LSTMWeights(**kw)
+    return random_lstm(seed, n_a, n_x, n_y, scale, head_scale=2.0)
 
 
 def exact_margins(w: ls.LSTMWeights, xs: np.ndarray, label: int) -> list:

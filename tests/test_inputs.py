@@ -10,14 +10,11 @@ import pytest
 import lstm_symbolic as ls
 from lstm_symbolic.errors import InputError, ShapeError
 from lstm_symbolic.inputs import MAX_STEPS, MAX_VOCABULARY
+from _models import random_lstm
 
 
 def model(n_a: int = 3, n_x: int = 2, n_y: int | None = 4, seed: int = 0) -> ls.LSTMWeights:
-    rng = np.random.default_rng(seed)
-    kw = {f"W_{g}": rng.normal(size=(n_a, n_a + n_x)) for g in "fuco"} | {f"b_{g}": rng.normal(size=n_a) for g in "fuco"}
-    if n_y:
-        kw |= {"W_y": rng.normal(size=(n_y, n_a)), "b_y": rng.normal(size=n_y)}
-    return ls.LSTMWeights(**kw)
+    return random_lstm(seed, n_a, n_x, n_y)
 
 
 def same_trace(t1: ls.Trace, t2: ls.Trace, transpose: bool = False) -> None:

@@ -8,15 +8,11 @@ import pytest
 
 import lstm_symbolic as ls
 from lstm_symbolic.reference import exact_trajectory
+import _models
 
 
 def random_lstm(seed: int, n_a: int = 4, n_x: int = 3, n_y: int | None = 3, scale: float = 1.0, bias: float = 1.0) -> ls.LSTMWeights:
-    rng = np.random.default_rng(seed)
-    kw = {f"W_{g}": rng.normal(size=(n_a, n_a + n_x)) * scale for g in "fuco"}
-    kw.update({f"b_{g}": rng.normal(size=n_a) * bias for g in "fuco"})
-    if n_y:
-        kw.update(W_y=rng.normal(size=(n_y, n_a)) * 2, b_y=rng.normal(size=n_y))
-    return ls.LSTMWeights(**kw)
+    return _models.random_lstm(seed, n_a, n_x, n_y, scale, bias, head_scale=2.0)
 
 @pytest.mark.parametrize("seed", range(3))
 def test_invariant_contains_long_exact_trajectories(seed: int) -> None:
