@@ -3,6 +3,8 @@ this folder on ``sys.path``)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 import lstm_symbolic as ls
@@ -19,3 +21,35 @@ def random_lstm(seed: int = 0, n_a: int = 4, n_x: int = 3, n_y: int | None = 3, 
     if n_y:
         kw.update(W_y=rng.normal(size=(n_y, n_a)) * head_scale, b_y=rng.normal(size=n_y))
     return ls.LSTMWeights(**kw)
+
+
+def random_inputs(rng: np.random.Generator, kind: str, n_x: int, T: int, batch: int = 3) -> tuple[Any, dict[str, Any]]:
+    """A random input set of ``kind`` (box, box_time, ball, ball_batched with ``batch`` entries,
+    onehot, mixed_sequence) and the extra propagate kwargs it needs (``steps``)."""
+    width = float(rng.choice([0.0, 1e-3, 0.1, 1.0]))
+    if kind == "box":
+        c = rng.normal(size=n_x)
+        return ls.Box(c - width * rng.random(n_x), c + width * rng.random(n_x)), {"steps": T}
+    if kind == "box_time":
+        c = rng.normal(size=(T, n_x))
+        return ls.Box(c - width * rng.random((T, n_x)), c + width * rng.random((T, n_x))), {}
+    if kind == "ball":
+        return ls.LinfBall(rng.normal(size=(T, n_x)), width), {}
+    if kind == "ball_batched":
+        return ls.LinfBall(rng.normal(size=(T, batch, n_x)), rng.uniform(0, max(width, 1e-3), n_x)), {}
+    if kind == "onehot":
+        k = int(rng.integers(1, n_x + 1))
+        return ls.OneHot(n_x, allowed=rng.choice(n_x, size=k, replace=False).tolist()), {"steps": T}
+    if kind == "mixed_sequence":
+        sets = []
+        for _ in range(T):
+            pick = rng.integers(3)
+            if pick == 0:
+                sets.append(ls.OneHot(n_x, allowed=rng.choice(n_x, size=int(rng.integers(1, n_x + 1)), replace=False).tolist()))
+            elif pick == 1:
+                c = rng.normal(size=n_x)
+                sets.append(ls.Box(c - width, c + width))
+            else:
+                sets.append(ls.LinfBall(rng.normal(size=n_x), width))
+        return sets, {}
+    raise AssertionError(kind)  # pragma: no cover

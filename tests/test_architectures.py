@@ -29,6 +29,7 @@ from lstm_symbolic.cells import Affine, GRUCell, LSTMCell
 from lstm_symbolic.model import Head, Layer, Model
 from lstm_symbolic.reference import exact_model_trajectory, violations
 from lstm_symbolic.testing import assert_sound
+from _models import random_inputs
 
 DPS = 40
 METHODS = ("interval", "symbolic", "linear", "best")
@@ -101,28 +102,8 @@ def make_model(arch: str, rng: np.random.Generator, n_x: int, n_y: int, scale: s
 
 
 def make_inputs(rng, kind: str, n_x: int, T: int, embedded: bool) -> tuple[Any, dict[str, Any]]:
-    width = float(rng.choice([0.0, 1e-3, 0.1, 1.0]))
-    if embedded or kind == "onehot":  # token sets (behind an embedding, the only meaningful kind)
-        k = int(rng.integers(1, n_x + 1))
-        return ls.OneHot(n_x, allowed=rng.choice(n_x, size=k, replace=False).tolist()), {"steps": T}
-    if kind == "box":
-        c = rng.normal(size=n_x)
-        return ls.Box(c - width * rng.random(n_x), c + width * rng.random(n_x)), {"steps": T}
-    if kind == "ball_batched":
-        return ls.LinfBall(rng.normal(size=(T, 2, n_x)), rng.uniform(0, max(width, 1e-3), n_x)), {}
-    if kind == "mixed_sequence":
-        sets = []
-        for _ in range(T):
-            pick = rng.integers(3)
-            if pick == 0:
-                sets.append(ls.OneHot(n_x, allowed=rng.choice(n_x, size=int(rng.integers(1, n_x + 1)), replace=False).tolist()))
-            elif pick == 1:
-                c = rng.normal(size=n_x)
-                sets.append(ls.Box(c - width, c + width))
-            else:
-                sets.append(ls.LinfBall(rng.normal(size=n_x), width))
-        return sets, {}
-    raise AssertionError(kind)  # pragma: no cover
+    # token sets behind an embedding (the only meaningful kind there)
+    return random_inputs(rng, "onehot" if embedded else kind, n_x, T, batch=2)
 
 
 def make_initial(rng, model: Model, style: str) -> tuple[Any, Any]:

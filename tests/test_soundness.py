@@ -29,6 +29,7 @@ import pytest
 import lstm_symbolic as ls
 from lstm_symbolic.reference import exact_trajectory, violations
 from lstm_symbolic.testing import assert_sound, sample_sequences, search_extremes
+from _models import random_inputs
 
 DPS = 40  # 133 bits: far beyond float64, and fast
 
@@ -51,33 +52,7 @@ def make_model(rng: np.random.Generator, n_a: int, n_x: int, n_y: int, scale: st
 
 def make_inputs(rng: np.random.Generator, kind: str, n_x: int, T: int) -> tuple[Any, dict[str, Any]]:
     """An input set of ``kind`` and the extra propagate kwargs it needs (``steps``)."""
-    width = float(rng.choice([0.0, 1e-3, 0.1, 1.0]))
-    if kind == "box":
-        c = rng.normal(size=n_x)
-        return ls.Box(c - width * rng.random(n_x), c + width * rng.random(n_x)), {"steps": T}
-    if kind == "box_time":
-        c = rng.normal(size=(T, n_x))
-        return ls.Box(c - width * rng.random((T, n_x)), c + width * rng.random((T, n_x))), {}
-    if kind == "ball":
-        return ls.LinfBall(rng.normal(size=(T, n_x)), width), {}
-    if kind == "ball_batched":
-        return ls.LinfBall(rng.normal(size=(T, 3, n_x)), rng.uniform(0, max(width, 1e-3), n_x)), {}
-    if kind == "onehot":
-        k = int(rng.integers(1, n_x + 1))
-        return ls.OneHot(n_x, allowed=rng.choice(n_x, size=k, replace=False).tolist()), {"steps": T}
-    if kind == "mixed_sequence":
-        sets = []
-        for _ in range(T):
-            pick = rng.integers(3)
-            if pick == 0:
-                sets.append(ls.OneHot(n_x, allowed=rng.choice(n_x, size=int(rng.integers(1, n_x + 1)), replace=False).tolist()))
-            elif pick == 1:
-                c = rng.normal(size=n_x)
-                sets.append(ls.Box(c - width, c + width))
-            else:
-                sets.append(ls.LinfBall(rng.normal(size=n_x), width))
-        return sets, {}
-    raise AssertionError(kind)  # pragma: no cover
+    return random_inputs(rng, kind, n_x, T, batch=3)
 
 
 def make_initial(rng: np.random.Generator, n_a: int, style: str) -> tuple[Any, Any]:
