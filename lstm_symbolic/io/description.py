@@ -210,6 +210,17 @@ def _fail(argument: str, desc: Description, why: str) -> NotAModelError:
                           "embedding in front and a linear output layer", got=f"{desc.source}: {why}")
 
 
+def _biases(layer: Recurrent, rows: int, argument: str, desc: Description) -> list[np.ndarray]:
+    """The layer's input and recurrent biases ``[b_x, b_a]``, each (rows,) (zeros where the file
+    has none); a bias of another shape is refused."""
+    out = []
+    for b in (layer.b_x, layer.b_a):
+        if b is not None and b.value.shape != (rows,):
+            raise _fail(argument, desc, f"{b}: a bias of shape ({rows},), got {b.value.shape}")
+        out.append(np.zeros(rows) if b is None else b.value)
+    return out
+
+
 def _is_single_lstm(desc: Description) -> bool:
     """One forward LSTM layer, no projection, no peepholes, no embedding: the v1 model."""
     if len(desc.layers) != 1 or desc.embedding is not None:
@@ -248,13 +259,7 @@ def build(desc: Description, argument: str = "path") -> Any:
     n_a = W_a.shape[1]
     if W_x.ndim != 2 or W_x.shape[0] != k * n_a or W_x.shape[1] == 0:
         raise _fail(argument, desc, f"{layer.W_x}: input weights of shape ({k * n_a}, n_x), got {W_x.shape}")
-    zeros = np.zeros(k * n_a)
-    biases = []
-    for b in (layer.b_x, layer.b_a):
-        if b is not None and b.value.shape != (k * n_a,):
-            raise _fail(argument, desc, f"{b}: a bias of shape ({k * n_a},), got {b.value.shape}")
-        biases.append(zeros if b is None else b.value)
-    b_sum, b_res = R.split_sum(*biases)
+    b_sum, b_res = R.split_sum(*_biases(layer, k * n_a, argument, desc))
     kw: dict[str, np.ndarray] = {}
     residual: dict[str, np.ndarray] = {}
     mapping: list[tuple[str, str]] = []
@@ -325,13 +330,7 @@ def _cell(layer: Recurrent, n_in: int, argument: str, desc: Description, where: 
     if W_x.ndim != 2 or W_x.shape != (k * n, n_in):
         raise _fail(argument, desc, f"{layer.W_x}: input weights of shape ({k * n}, {n_in}) (the {'embedding' if where.startswith('layer 1') or not where else 'layer below'}'s "
                     f"output size {n_in}), got {W_x.shape}")
-    zeros = np.zeros(k * n)
-    biases = []
-    for b in (layer.b_x, layer.b_a):
-        if b is not None and b.value.shape != (k * n,):
-            raise _fail(argument, desc, f"{b}: a bias of shape ({k * n},), got {b.value.shape}")
-        biases.append(zeros if b is None else b.value)
-    b_x, b_a = biases
+    b_x, b_a = _biases(layer, k * n, argument, desc)
     block = {gate: i for i, (_, gate) in enumerate(layer.gates)}
     letter = {gate: lt for lt, gate in layer.gates}
     rows = lambda gate: slice(block[gate] * n, (block[gate] + 1) * n)  # noqa: E731
