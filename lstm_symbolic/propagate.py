@@ -356,14 +356,13 @@ def _run_chunks(model: Model, method: str, mode: str, options: dict[str, Any], s
         sub_inits = inits if len(starts) == 1 else [(n, _take(v, idx)) for n, v in inits]
 
         def tick(t: int) -> None:
-            if progress is not None:
-                with lock:
-                    progress(ci * T + t, len(starts) * T)
+            with lock:
+                progress(ci * T + t, len(starts) * T)
 
         engine = M.make(method, model, b, mode, **options)
         if engine_hook is not None:
             engine = engine_hook(engine, idx)
-        layers, y, a_last = _run(engine, model, sub_sched, sub_inits, b, tick, outputs == "last step", progress is not None,
+        layers, y, a_last = _run(engine, model, sub_sched, sub_inits, b, None if progress is None else tick, outputs == "last step",
                                  None if shared is None else (shared, idx))
         return (layers, y), (engine, a_last, b)
 
@@ -518,8 +517,9 @@ def _step_cell(engine: Any, cell: Any, x: Any, state: dict[str, Any], t: int, in
     return sig
 
 
-def _run(engine: Any, model: Model, schedule: list, initial: list, B: int, tick: Callable[[int], None], last_only: bool = False,
-         progress: bool = True, shared: "tuple[_SharedStore, slice] | None" = None) -> tuple[list, Any, Any]:
+def _run(engine: Any, model: Model, schedule: list, initial: list, B: int, tick: Callable[[int], None] | None, last_only: bool = False,
+         shared: "tuple[_SharedStore, slice] | None" = None) -> tuple[list, Any, Any]:
+    """One batch chunk through every step; ``tick(t)`` (None: no progress) after each step."""
     inits = _cells_initial(model, initial, B)
     T = len(schedule)
     rec = _Recorder(len(model.layers), T, shared)
@@ -546,14 +546,14 @@ def _run(engine: Any, model: Model, schedule: list, initial: list, B: int, tick:
                     y_store[0][t], y_store[1][t] = y
                     rec.check("y", *y)
             states = engine.end_step(states)
-            if progress:
+            if tick is not None:
                 tick(t + 1)
         _fail_closed(rec)
         return rec.store, y_store, states[-1]["a"]
     return _run_layer_major(engine, model, schedule, inits, rec, tick, last_only)
 
 
-def _run_layer_major(engine: Any, model: Model, schedule: list, inits: list, rec: _Recorder, tick: Callable[[int], None],
+def _run_layer_major(engine: Any, model: Model, schedule: list, inits: list, rec: _Recorder, tick: Callable[[int], None] | None,
                      last_only: bool = False) -> tuple[list, Any, Any]:
     """Layer by layer over the whole sequence (bidirectional and backward layers). Values kept for a later
     step are stored as values by persistent engines and as bounds otherwise (then re-entered
@@ -587,7 +587,8 @@ def _run_layer_major(engine: Any, model: Model, schedule: list, inits: list, rec
             xs = outs[0]
         else:
             xs = [keep(engine.concat([restore(outs[0][t]), restore(outs[1][t])])) for t in range(T)]
-        tick(int(T * (l + 1) / len(model.layers)))
+        if tick is not None:
+            tick(int(T * (l + 1) / len(model.layers)))
     y_store = None
     a_last = restore(xs[T - 1])
     if model.head is not None:
