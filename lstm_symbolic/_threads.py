@@ -22,7 +22,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any, Iterator
 
-__all__ = ["SMALL_PRODUCT", "blas_limit", "product_work"]
+__all__ = ["SMALL_PRODUCT", "blas_limit", "can_limit", "product_work"]
 
 #: Multiply-adds of a step's largest product below which BLAS runs on one thread. 2**25 puts the
 #: benchmark model's interval products (321 × 1024 per batch entry) on one thread up to ~100 batch
@@ -47,6 +47,11 @@ def _controller() -> Any:
             c = threadpoolctl.ThreadpoolController() if _recent(threadpoolctl.__version__) else False
         _state["controller"] = c
     return c
+
+
+def can_limit() -> bool:
+    """Whether :func:`blas_limit` can hold the BLAS to one thread (threadpoolctl 3.8 or later)."""
+    return _controller() is not False
 
 
 def _recent(version: str) -> bool:

@@ -306,7 +306,7 @@ def _workers(method: str, model: Model, B: int, engine_hook: Any) -> int:
     chunk in order). Otherwise 1."""
     if method != "interval" or engine_hook is not None or B < 2 * PARALLEL_ROWS:
         return 1
-    if any(layer.bidirectional or layer.backward for layer in model.layers) or _threads._controller() is False:
+    if any(layer.bidirectional or layer.backward for layer in model.layers) or not _threads.can_limit():
         return 1
     try:
         cpus = len(os.sched_getaffinity(0))
