@@ -185,11 +185,19 @@ class Box(InputSet):
     def box(self, t: int) -> Pair:
         return self._at(self.lo, t), self._at(self.hi, t)
 
+    #: Arrays of shape (T, B, n_x) besides ``lo``, ``hi`` that :meth:`take_batch` restricts.
+    _BATCHED: tuple[str, ...] = ()
+
     def take_batch(self, index: slice) -> "Box":
+        """The same set on batch entries ``index``: the rows of its arrays (the same floats — a
+        chunk of a large batch does not validate or round its rows again)."""
         if self.batch is None:
             return self
-        sub = Box(self.lo[:, index], self.hi[:, index])
-        sub.batch_first = self.batch_first
+        sub = object.__new__(type(self))
+        sub.__dict__.update(self.__dict__)
+        for name in self._BATCHED:
+            setattr(sub, name, getattr(self, name)[:, index])
+        sub._init_box(self.lo[:, index], self.hi[:, index])
         return sub
 
     def sample(self, rng: np.random.Generator, size: int, t: int = 0) -> np.ndarray:
@@ -232,16 +240,7 @@ class LinfBall(Box):
         self.center, self.eps = c, e_b
         self._init_box(lo, hi)
 
-    def take_batch(self, index: slice) -> "LinfBall":
-        if self.batch is None:
-            return self
-        # the rows of this ball's outward-rounded box, not a new rounding of its rows (the same
-        # floats: the rounding is elementwise; a chunk of a large batch should not pay it again)
-        sub = LinfBall.__new__(LinfBall)
-        sub.batch_first = self.batch_first
-        sub.center, sub.eps = self.center[:, index], self.eps[:, index]
-        sub._init_box(self.lo[:, index], self.hi[:, index])
-        return sub
+    _BATCHED = ("center", "eps")
 
     def sample(self, rng: np.random.Generator, size: int, t: int = 0) -> np.ndarray:
         c, e = self._at(self.center, t), self._at(self.eps, t)
@@ -446,11 +445,12 @@ class ClippedBall(Box):
         self.inner = (in_lo, in_hi)
         self._init_box(outer_lo, outer_hi)
 
+    _BATCHED = ("center", "eps", "clip_lo", "clip_hi")
+
     def take_batch(self, index: slice) -> "ClippedBall":
-        if self.batch is None:
-            return self
-        sub = ClippedBall(self.center[:, index], self.eps[:, index], self.clip_lo[:, index], self.clip_hi[:, index])
-        sub.batch_first = self.batch_first
+        sub = super().take_batch(index)
+        if sub is not self:
+            sub.inner = (self.inner[0][:, index], self.inner[1][:, index])
         return sub
 
     def sample(self, rng: np.random.Generator, size: int, t: int = 0) -> np.ndarray:

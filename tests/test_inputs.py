@@ -139,6 +139,29 @@ def test_batch_first_takes_batch_for_chunked_runs() -> None:
     assert (sub.steps, sub.batch) == (3, 2) and sub.batch_first
 
 
+def test_take_batch_is_the_set_built_from_those_rows() -> None:
+    """A chunk of a batched set (what chunked and threaded runs bound) is exactly the set a user
+    would build from the same rows: every array, rounded end and inner box alike."""
+    rng = np.random.default_rng(4)
+    c, e = rng.uniform(0, 1, (3, 5, 2)), rng.uniform(0, 0.1, (3, 5, 2))
+    lo = rng.uniform(-1, 0, (3, 5, 2))
+    rows = slice(1, 4)
+    sets = [
+        (ls.Box(lo, lo + e), lambda r: ls.Box(lo[:, r], (lo + e)[:, r])),
+        (ls.LinfBall(c, e), lambda r: ls.LinfBall(c[:, r], e[:, r])),
+        (ls.ClippedBall(c, e, 0.05, 0.95), lambda r: ls.ClippedBall(c[:, r], e[:, r], 0.05, 0.95)),
+    ]
+    for whole, build in sets:
+        sub, want = whole.take_batch(rows), build(rows)
+        assert type(sub) is type(want) and (sub.n_x, sub.steps, sub.batch) == (want.n_x, want.steps, want.batch) == (2, 3, 3)
+        for name in ("lo", "hi") + type(whole)._BATCHED:
+            np.testing.assert_array_equal(np.broadcast_to(getattr(sub, name), (3, 3, 2)), np.broadcast_to(getattr(want, name), (3, 3, 2)))
+        if isinstance(whole, ls.ClippedBall):
+            for k in (0, 1):
+                np.testing.assert_array_equal(sub.inner[k], want.inner[k])
+        assert whole.batch == 5  # the whole set is unchanged
+
+
 def test_two_d_arrays_are_time_major_in_both_layouts() -> None:
     x = np.arange(6.0).reshape(3, 2)  # (T, n_x): one unbatched sequence, as for nn.LSTM
     a, b = ls.LinfBall(x, 0.1), ls.LinfBall(x, 0.1, batch_first=True)
