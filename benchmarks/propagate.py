@@ -10,7 +10,9 @@ the same machine load), and the table gives medians:
 - ``torch32`` / ``torch64``: ``torch.nn.LSTM``'s forward on the CPU (float32 and float64, under
   ``torch.no_grad()``), when torch is installed — what a user compares with.
 
-Ratios are medians of the per-repeat ratios (each repeat's contenders ran back to back). The
+Ratios are medians of the per-repeat ratios (each repeat's contenders ran back to back);
+``idle`` is the median number of idle CPUs the library saw as its interval runs started (it
+gives the BLAS that many threads, :mod:`lstm_symbolic._threads`). The
 BLAS that numpy uses and its thread count are printed (threadpoolctl's ``threadpool_info()``,
 when threadpoolctl is installed), and with ``--threads both`` (the default) the whole table is
 measured twice: as the library runs by default, and with every BLAS (and torch) limited to one
@@ -38,6 +40,7 @@ from typing import Any, Callable
 import numpy as np
 
 import lstm_symbolic as ls
+from lstm_symbolic import _threads
 
 
 def build(n_x: int = 64, n_a: int = 256, seed: int = 0) -> ls.LSTMWeights:
@@ -54,11 +57,14 @@ def timed(fn: Callable[[], Any]) -> float:
     return time.perf_counter() - t0
 
 
-def side_by_side(fns: dict[str, Callable[[], Any]], repeats: int) -> dict[str, list[float]]:
-    """Run each function once per repeat, interleaved, so that all see the same machine load."""
+def side_by_side(fns: dict[str, Callable[[], Any]], repeats: int, before: dict[str, Callable[[], Any]] | None = None) -> dict[str, list[float]]:
+    """Run each function once per repeat, interleaved, so that all see the same machine load
+    (``before[k]``, untimed, just before each run of ``fns[k]``)."""
     times: dict[str, list[float]] = {k: [] for k in fns}
     for _ in range(repeats):
         for k, fn in fns.items():
+            if before and k in before:
+                before[k]()
             times[k].append(timed(fn))
     return times
 
@@ -126,7 +132,7 @@ def table(w: ls.LSTMWeights, batches: list[int], steps: int, repeats: int, mode:
         lstms = {"torch32": torch_lstm(w, torch.float32), "torch64": torch_lstm(w, torch.float64)}
     except ImportError:
         torch = None
-    header = f"{'batch':>5} {'forward':>10} {'interval':>10} {'ratio':>7} {'fastest':>8}"
+    header = f"{'batch':>5} {'forward':>10} {'interval':>10} {'ratio':>7} {'fastest':>8} {'idle':>5}"
     if torch is not None:
         header += f" {'torch32':>10} {'torch64':>10} {'/torch32':>9} {'/torch64':>9}"
     print(header)
@@ -147,10 +153,11 @@ def table(w: ls.LSTMWeights, batches: list[int], steps: int, repeats: int, mode:
             fns["torch32"] = lambda: run(lstms["torch32"], x32)
             fns["torch64"] = lambda: run(lstms["torch64"], x64)
         side_by_side(fns, 1)  # warm-up
-        t = side_by_side(fns, repeats)
+        idle: list[int] = []  # the idle CPUs the library sees as each interval run starts
+        t = side_by_side(fns, repeats, {"interval": lambda: idle.append(_threads.idle_cpus())})
         med = {k: statistics.median(v) for k, v in t.items()}
         ratio = statistics.median(i / f for f, i in zip(t["forward"], t["interval"]))
-        row = f"{B:>5} {med['forward'] * 1e3:>8.1f}ms {med['interval'] * 1e3:>8.1f}ms {ratio:>6.2f}x {min(t['interval']) / min(t['forward']):>7.2f}x"
+        row = f"{B:>5} {med['forward'] * 1e3:>8.1f}ms {med['interval'] * 1e3:>8.1f}ms {ratio:>6.2f}x {min(t['interval']) / min(t['forward']):>7.2f}x {statistics.median(idle):>5.0f}"
         if torch is not None:
             r32 = statistics.median(i / f for f, i in zip(t["torch32"], t["interval"]))
             r64 = statistics.median(i / f for f, i in zip(t["torch64"], t["interval"]))
@@ -191,7 +198,7 @@ def main() -> None:
           f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
     print("BLAS and threads:\n" + blas_info())
     if args.threads in ("both", "default"):
-        print("\nas the library runs by default (its own BLAS thread rule, lstm_symbolic._threads):")
+        print("\nas the library runs by default (BLAS threads: the idle CPUs, lstm_symbolic._threads):")
         table(w, batches, args.steps, args.repeats, args.mode)
     if args.threads in ("both", "one"):
         print("\nevery BLAS and torch limited to one thread (threadpoolctl), forward and interval alike:")

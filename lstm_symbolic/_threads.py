@@ -1,16 +1,20 @@
-"""BLAS threads for small matrix products (optional: threadpoolctl).
+"""BLAS threads while a run goes on: as many as there are idle CPUs (optional: threadpoolctl).
 
-numpy's BLAS (OpenBLAS here) splits a product over its threads whatever its size. For the small
-products of an unrolled step that costs more than it saves, and on a loaded machine far more:
-measured on the 2-core development machine with another process busy (benchmarks/propagate.py),
-``(8, 321) @ (321, 1024)`` in float64 + float32 took 0.27 ms on one thread and 1.2 ms on two,
-and ``256×46 @ 46×64`` 0.5 ms against 4 ms (issue 14). :func:`blas_limit` limits every BLAS to
-one thread while a run whose products are small is going on; larger products keep the BLAS's
-own setting (on an idle machine its threads pay off there).
+numpy's BLAS (OpenBLAS here) splits every product over all its threads, one per CPU. On an
+idle machine that pays off at every size the methods use: measured on the 2-core development
+machine (issue 14), two threads against one were 2.1x faster on ``(2, 321) @ (321, 1024)``,
+1.8x on ``(64, 321) @ (321, 1024)`` and 2.0x on the symbolic method's ``256×46 @ 46×64``. When
+another process keeps a CPU busy it costs far more than it saves — a BLAS thread that waits
+for a CPU stalls the whole product: with one busy process beside it the interval method at
+batch 8 took 137 ms on two BLAS threads and 55 ms on one (the float64 forward pass: 27 ms),
+and ``256×46 @ 46×64`` 4 ms against 0.5 ms. So a run takes its thread count from the CPUs
+that are idle when it starts (:func:`idle_cpus`: the process's CPUs less the threads of other
+processes that are running or waiting to run, read from ``/proc`` on Linux) and
+:func:`blas_limit` holds every BLAS to that many threads while it goes on.
 
 threadpoolctl (3.8 or later) is optional (``pip install lstm_symbolic[threads]``): without it nothing changes.
 Its limits are process-wide, so while a limited run is going on other threads of the process
-get one BLAS thread too; from version 3.8 on, threadpoolctl lets one controlling thread (the
+get fewer BLAS threads too; from version 3.8 on, threadpoolctl lets one controlling thread (the
 first to set a limit) change a process-wide pool and makes the others' limits no-ops, so
 concurrent runs cannot leave a wrong setting behind (older versions count as absent). Thread counts never affect results: the
 library never changes the rounding mode (BLAS threads would not inherit it) and its bounds hold
@@ -20,16 +24,11 @@ for any summation order.
 from __future__ import annotations
 
 import contextlib
+import os
+import time
 from typing import Any, Iterator
 
-__all__ = ["SMALL_PRODUCT", "blas_limit", "can_limit", "product_work"]
-
-#: Multiply-adds of a step's largest product below which BLAS runs on one thread. 2**25 puts the
-#: benchmark model's interval products (321 × 1024 per batch entry) on one thread up to ~100 batch
-#: entries: measured there (load 2 on 2 cores), two threads were 4.6x slower at 8 entries, 2.3x
-#: at 32, even at 64 and slower again above (1.4-3x at 128-512: a loaded machine); on an idle
-#: machine they pay off for the large ones, which therefore keep the BLAS's setting.
-SMALL_PRODUCT = 2**25
+__all__ = ["IDLE_FRESH", "blas_limit", "can_limit", "cpus", "idle_cpus", "runnable_elsewhere"]
 
 _state: dict[str, Any] = {"controller": None}
 
@@ -50,7 +49,7 @@ def _controller() -> Any:
 
 
 def can_limit() -> bool:
-    """Whether :func:`blas_limit` can hold the BLAS to one thread (threadpoolctl 3.8 or later)."""
+    """Whether :func:`blas_limit` can hold the BLAS to fewer threads (threadpoolctl 3.8 or later)."""
     return _controller() is not False
 
 
@@ -64,29 +63,68 @@ def _recent(version: str) -> bool:
     return (major, minor) >= (3, 8)
 
 
-def product_work(model: Any, rows: int, method: str, options: dict[str, Any] | None = None) -> int:
-    """Multiply-adds of the largest matrix product a step of ``method`` makes on ``rows`` batch
-    entries — an estimate: the interval method multiplies the gates' map (``4 n_a × (n_x + n_a)``)
-    by ``rows`` boxes; the other methods carry ``max_symbols + 1`` rows per entry (zonotope
-    forms, backward passes of a similar size), so their products count as that many times
-    larger."""
-    size = max(4 * c.n_hidden * (c.n_in + c.n_hidden) for c in model.cells)  # an LSTM's four gates (a GRU has three)
-    if method == "interval":
-        return rows * size
-    from .methods.zonotope import default_symbols
+def cpus() -> int:
+    """CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
-    k = (options or {}).get("max_symbols") or default_symbols(model)
-    return rows * size * (k + 1)
+
+def runnable_elsewhere() -> int | None:
+    """Threads of other processes running or waiting for a CPU right now, or None when the
+    system does not say (no Linux ``/proc``): the kernel's count of runnable threads (the
+    fourth field of ``/proc/loadavg``, an instant count, not an average) less this process's
+    threads in state R (``/proc/self/task/*/stat``) — its own BLAS or OpenMP threads that are
+    still spinning after a product do not count as load."""
+    try:
+        with open("/proc/loadavg") as f:
+            runnable = int(f.read().split()[3].split("/")[0])
+        if runnable <= 1:  # the reading thread alone
+            return 0
+        own = 0
+        for tid in os.listdir("/proc/self/task"):
+            try:
+                with open(f"/proc/self/task/{tid}/stat") as f:
+                    stat = f.read()
+            except OSError:  # the thread ended meanwhile
+                continue
+            own += stat[stat.rindex(")") + 2 : stat.rindex(")") + 3] == "R"
+    except (OSError, ValueError, IndexError):
+        return None
+    return max(runnable - max(own, 1), 0)  # the reading thread itself is running
+
+
+#: Seconds for which :func:`idle_cpus` answers from its last look (runs that follow each other
+#: closely — a certificate's many small runs — do not read ``/proc`` each time).
+IDLE_FRESH = 0.05
+
+
+def idle_cpus() -> int:
+    """CPUs free for this process now: :func:`cpus` less :func:`runnable_elsewhere`, at least
+    1 (all of them when the system does not say); a look at most :data:`IDLE_FRESH` s old."""
+    now = time.monotonic()
+    seen = _state.get("idle")
+    if seen is not None and now - seen[0] < IDLE_FRESH:
+        return seen[1]
+    n = cpus()
+    busy = runnable_elsewhere()
+    idle = n if busy is None else max(1, n - busy)
+    _state["idle"] = (now, idle)
+    return idle
 
 
 @contextlib.contextmanager
-def blas_limit(work: int) -> Iterator[None]:
-    """One BLAS thread while the body runs, when ``work`` (multiply-adds of the largest product,
-    :func:`product_work`) is below :data:`SMALL_PRODUCT` and threadpoolctl is installed;
-    otherwise nothing. Nests; the previous setting comes back on exit."""
-    controller = _controller() if work < SMALL_PRODUCT else False
-    if controller is False:
-        yield
-        return
-    with controller.limit(limits=1, user_api="blas"):
-        yield
+def blas_limit(threads: int | None) -> Iterator[None]:
+    """At most ``threads`` BLAS threads while the body runs (None: the BLAS's own setting; a
+    setting already below ``threads`` stays), when threadpoolctl is installed; otherwise nothing. Nests; the previous setting comes back on
+    exit."""
+    controller = _controller() if threads is not None else False
+    if controller is not False:
+        blas = controller.select(user_api="blas")
+        now = [lib.num_threads for lib in blas.lib_controllers]
+        if now and max(now) > threads:  # never more threads than the user's setting
+            with blas.limit(limits=max(1, int(threads))):
+                yield
+            return
+    yield

@@ -11,7 +11,6 @@ a model with a bidirectional layer runs layer by layer, each direction over the 
 from __future__ import annotations
 
 import concurrent.futures
-import os
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
@@ -189,8 +188,9 @@ def propagate(
 
     Large batches run in chunks: the symbolic and linear methods bound their memory
     (``ZonotopeEngine.memory_per_sample``, ``LinearEngine.memory_per_sample``); an interval batch
-    of at least 2 · :data:`PARALLEL_ROWS` entries is split over the CPUs, one thread each with one
-    BLAS thread (when threadpoolctl is installed). Chunks change no bound's soundness; the
+    of at least 2 · :data:`PARALLEL_ROWS` entries is split over the idle CPUs, one thread each
+    with one BLAS thread, and otherwise the BLAS runs on as many threads as there are idle CPUs
+    (when threadpoolctl is installed; :mod:`lstm_symbolic._threads`). Chunks change no bound's soundness; the
     last bits of a bound may depend on the chunk size (the BLAS's summation order).
 
     Returns a :class:`Trace` whose Intervals have shape (T, [B,] n), B present when any input
@@ -273,15 +273,16 @@ def unroll(
     B = B_in or B_init or 1
     T = len(schedule)
     chunk = _chunk_size(method, model, options, T)
-    workers = _workers(method, model, B, engine_hook)
+    idle = _threads.idle_cpus()
+    workers = _workers(method, model, B, engine_hook, idle)
     shared = None
     if workers > 1:
         chunk, shared = -(-B // workers), _SharedStore(T, B)
     parts: list[tuple[Any, Any, int]] = []
     traces: list = []
     starts = list(range(0, B, chunk)) if chunk < B else [0]
-    work = 0 if shared is not None else _threads.product_work(model, min(chunk, B), method, options)
-    with _threads.blas_limit(work):
+    # one BLAS thread per worker thread; a single thread's BLAS gets the idle CPUs (_threads)
+    with _threads.blas_limit(1 if shared is not None else (idle if idle < _threads.cpus() else None)):
         _run_chunks(model, method, mode, options, schedule, inits, B, T, chunk, starts, progress, engine_hook, outputs, traces, parts,
                     shared)
     if shared is not None:
@@ -298,20 +299,16 @@ def unroll(
 PARALLEL_ROWS = 64
 
 
-def _workers(method: str, model: Model, B: int, engine_hook: Any) -> int:
-    """How many threads run an interval batch: one per available CPU while each gets at least
-    :data:`PARALLEL_ROWS` entries — when threadpoolctl can hold every BLAS to one thread (else
-    the threads' BLAS pools would oversubscribe the CPUs), the model runs time-major (no
-    bidirectional or backward layer) and no engine hook is given (a hook sees one engine per
-    chunk in order). Otherwise 1."""
+def _workers(method: str, model: Model, B: int, engine_hook: Any, cpus: int) -> int:
+    """How many threads run an interval batch: one per idle CPU (``cpus``,
+    :func:`._threads.idle_cpus`) while each gets at least :data:`PARALLEL_ROWS` entries — when
+    threadpoolctl can hold every BLAS to one thread (else the threads' BLAS pools would
+    oversubscribe the CPUs), the model runs time-major (no bidirectional or backward layer) and
+    no engine hook is given (a hook sees one engine per chunk in order). Otherwise 1."""
     if method != "interval" or engine_hook is not None or B < 2 * PARALLEL_ROWS:
         return 1
     if any(layer.bidirectional or layer.backward for layer in model.layers) or not _threads.can_limit():
         return 1
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cpus = os.cpu_count() or 1
     return max(1, min(cpus, B // PARALLEL_ROWS))
 
 

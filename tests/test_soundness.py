@@ -685,7 +685,7 @@ def test_interval_batches_in_threads_stay_sound(monkeypatch: pytest.MonkeyPatch,
     if not hasattr(P, "PARALLEL_ROWS"):
         pytest.fail("propagate.PARALLEL_ROWS is gone: update this test")
     monkeypatch.setattr(P, "PARALLEL_ROWS", 2)
-    monkeypatch.setattr(P.os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+    monkeypatch.setattr(P._threads, "idle_cpus", lambda: 3)
     rng = np.random.default_rng(23)
     w = make_model(rng, 3, 2, 4 if head else 0, "medium")
     B, T = 7, 6
@@ -693,7 +693,7 @@ def test_interval_batches_in_threads_stay_sound(monkeypatch: pytest.MonkeyPatch,
     ball = ls.LinfBall(xs, 0.1)
     from lstm_symbolic.model import as_model
 
-    assert P._workers("interval", as_model(w), B, None) == 3
+    assert P._workers("interval", as_model(w), B, None, P._threads.idle_cpus()) == 3
     trace = ls.propagate(w, ball, method="interval")
     starts = [0, 3, 6]  # ceil(7 / 3) = 3 entries per part
     for s, e in zip(starts, starts[1:] + [B]):

@@ -1,9 +1,12 @@
-"""BLAS thread control (lstm_symbolic._threads): one thread for small products, the user's setting
-back afterwards, nothing at all without threadpoolctl."""
+"""BLAS thread control (lstm_symbolic._threads): as many BLAS threads as idle CPUs, the user's
+setting back afterwards (and never raised), nothing at all without threadpoolctl."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -27,14 +30,16 @@ def two_threads():
         yield blas_threads()
 
 
-def test_small_products_run_on_one_thread_and_the_setting_comes_back(two_threads) -> None:
-    with _threads.blas_limit(_threads.SMALL_PRODUCT - 1):
+def test_the_limit_holds_inside_and_the_setting_comes_back(two_threads) -> None:
+    with _threads.blas_limit(1):
         assert set(blas_threads()) == {1}
-        with _threads.blas_limit(10):  # reentrant
+        with _threads.blas_limit(10):  # reentrant, and never above the setting it finds
             assert set(blas_threads()) == {1}
         assert set(blas_threads()) == {1}
     assert blas_threads() == two_threads
-    with _threads.blas_limit(_threads.SMALL_PRODUCT):  # large: the BLAS's own setting
+    with _threads.blas_limit(None):  # None: the BLAS's own setting
+        assert blas_threads() == two_threads
+    with _threads.blas_limit(8):  # more than the setting: the setting stays
         assert blas_threads() == two_threads
 
 
@@ -70,18 +75,58 @@ def test_without_threadpoolctl_nothing_changes(two_threads, monkeypatch: pytest.
         assert blas_threads() == two_threads
 
 
-def test_propagate_limits_small_runs_only(two_threads, monkeypatch: pytest.MonkeyPatch) -> None:
-    """propagate enters the limit for the interval method's small products, not for large work;
-    the bounds are sound either way (thread counts never change the rounding mode)."""
+def test_a_busy_process_counts_as_load() -> None:
+    """A process spinning on a CPU is seen as a runnable thread elsewhere (Linux ``/proc``), so
+    a run started beside it leaves that CPU to it."""
+    if _threads.runnable_elsewhere() is None:
+        pytest.skip("no /proc/loadavg: the load is unknown here")
+    busy = subprocess.Popen([sys.executable, "-c", "import sys\nsys.stdout.write('go\\n'); sys.stdout.flush()\nwhile True: pass"],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert busy.stdout is not None and busy.stdout.readline() == "go\n"
+        seen = []
+        for _ in range(50):  # the spinning process is runnable whenever it is looked at
+            seen.append(_threads.runnable_elsewhere())
+            if seen[-1]:
+                break
+            time.sleep(0.01)
+        assert max(seen) >= 1
+    finally:
+        busy.kill()
+        busy.wait()
+        busy.stdout.close()
+
+
+def test_idle_cpus_is_between_one_and_the_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_threads, "IDLE_FRESH", 0.0)  # a fresh look each time
+    assert 1 <= _threads.idle_cpus() <= _threads.cpus()
+    monkeypatch.setattr(_threads, "runnable_elsewhere", lambda: 10**6)
+    assert _threads.idle_cpus() == 1
+    monkeypatch.setattr(_threads, "runnable_elsewhere", lambda: None)  # unknown: every CPU
+    assert _threads.idle_cpus() == _threads.cpus()
+    monkeypatch.setattr(_threads, "IDLE_FRESH", 60.0)  # within the freshness window: the last look
+    monkeypatch.setattr(_threads, "runnable_elsewhere", lambda: 10**6)
+    assert _threads.idle_cpus() == _threads.cpus()
+
+
+@pytest.mark.parametrize("idle", [1, 2])
+def test_propagate_gives_the_blas_the_idle_cpus(two_threads, monkeypatch: pytest.MonkeyPatch, idle: int) -> None:
+    """propagate limits the BLAS to the idle CPUs only when some are busy; the bounds are sound
+    either way (thread counts never change the rounding mode)."""
+    import importlib
+
     from lstm_symbolic.testing import assert_sound
 
+    P = importlib.import_module("lstm_symbolic.propagate")
     seen = []
     real = _threads.blas_limit
 
-    def spy(work: int):
-        seen.append(work)
-        return real(work)
+    def spy(threads: int | None):
+        seen.append((threads, set(blas_threads())))
+        return real(threads)
 
+    monkeypatch.setattr(_threads, "cpus", lambda: 2)
+    monkeypatch.setattr(_threads, "idle_cpus", lambda: idle)
     monkeypatch.setattr(_threads, "blas_limit", spy)
     rng = np.random.default_rng(0)
     W = {f"W_{g}": rng.normal(size=(3, 5)) for g in "fuco"}
@@ -89,6 +134,12 @@ def test_propagate_limits_small_runs_only(two_threads, monkeypatch: pytest.Monke
     w = ls.LSTMWeights(**W, **b)
     ball = ls.LinfBall(rng.normal(size=(4, 2)), 0.1)
     trace = ls.propagate(w, ball, method="interval")
-    assert seen == [4 * 3 * 5]  # one entry: 4 n_a × (n_x + n_a) multiply-adds
+    assert seen == [(1 if idle == 1 else None, set(two_threads))]
     assert_sound(w, ball, trace, samples=20)
-    assert _threads.product_work(w.to_model(), 512, "symbolic") > _threads.SMALL_PRODUCT
+    # a batch split over worker threads: one BLAS thread each, whatever is idle
+    seen.clear()
+    monkeypatch.setattr(P, "PARALLEL_ROWS", 2)
+    big = ls.LinfBall(rng.normal(size=(4, 6, 2)), 0.1)
+    trace = ls.propagate(w, big, method="interval")
+    assert seen == [(1, set(two_threads))]
+    assert_sound(w, big, trace, samples=5)
