@@ -386,7 +386,7 @@ def one_step(w: Any, inputs: InputSet, state: Mapping[str, tuple[np.ndarray, np.
     B = next(iter(state.values()))[0].shape[0]
     engine = M.make(method, model, B, mode)
     values = {k: engine.initial(*state[k]) for k in cell.state}
-    sig = _step_cell(engine, cell, engine.input(inputs, 0), values, 1, state)
+    sig = _step_cell(engine, cell, engine.input(inputs, 0), values, _a_priori_steps(cell, 1, state)[0])
     return {k: engine.bounds(v) for k, v in sig.items()}
 
 
@@ -505,10 +505,19 @@ def _cells_initial(model: Model, inits: list[tuple[str, Any]], B: int) -> list[d
     return out
 
 
-def _step_cell(engine: Any, cell: Any, x: Any, state: dict[str, Any], t: int, init: Mapping[str, Any]) -> dict[str, Any]:
-    """One step of ``cell``: the equations, then the a priori domains intersected in."""
+def _a_priori_steps(cell: Any, T: int, init: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The a priori domains of steps 1..T (:meth:`~lstm_symbolic.cells.base.Cell.a_priori`)
+    from the initial state boxes ``init``, in one call with the column of steps: per step
+    ``{signal: (lo, hi)}``."""
+    table = cell.a_priori(np.arange(1, T + 1).reshape(T, 1, 1), init)
+    return [{name: tuple(b[t] if np.ndim(b) == 3 else b for b in bounds) for name, bounds in table.items()} for t in range(T)]
+
+
+def _step_cell(engine: Any, cell: Any, x: Any, state: dict[str, Any], prior: Mapping[str, Any]) -> dict[str, Any]:
+    """One step of ``cell``: the equations, then the step's a priori domains ``prior``
+    (:func:`_a_priori_steps`) intersected in."""
     sig = cell.step(engine, x, state)
-    for name, (lo, hi) in cell.a_priori(t, init).items():
+    for name, (lo, hi) in prior.items():
         if name in sig:
             engine.refine(sig[name], lo, hi)
     return sig
@@ -523,13 +532,14 @@ def _run(engine: Any, model: Model, schedule: list, initial: list, B: int, tick:
     y_store: tuple[np.ndarray, np.ndarray] | None = None
     if not any(layer.bidirectional or layer.backward for layer in model.layers):
         states = [{k: engine.initial(*box) for k, box in init.items()} for init in inits]
-        layers = [(l, layer.cell, layer.cell.signals, layer.cell.state, inits[l]) for l, layer in enumerate(model.layers)]
+        layers = [(l, layer.cell, layer.cell.signals, layer.cell.state, _a_priori_steps(layer.cell, T, inits[l]))
+                  for l, layer in enumerate(model.layers)]
         last_layer = len(layers) - 1
         bounds, final_bounds = engine.bounds, engine.final_bounds
         for t, (x_set, index) in enumerate(schedule):
             x = engine.input(x_set, index)
-            for l, cell, signals, state_names, init in layers:
-                sig = _step_cell(engine, cell, x, states[l], t + 1, init)
+            for l, cell, signals, state_names, priors in layers:
+                sig = _step_cell(engine, cell, x, states[l], priors[t])
                 get = final_bounds if (t == T - 1 and l == last_layer) else bounds
                 for name in signals:
                     rec.put(l, name, t, *get(sig[name]))
@@ -566,10 +576,11 @@ def _run_layer_major(engine: Any, model: Model, schedule: list, inits: list, rec
             init = inits[cell_index]
             cell_index += 1
             state = {k: engine.initial(*box) for k, box in init.items()}
+            priors = _a_priori_steps(cell, T, init)
             out: list[Any] = [None] * T
-            for count, t in enumerate(order, start=1):
+            for count, t in enumerate(order):
                 x = engine.input(*schedule[t]) if xs[t] is None else restore(xs[t])
-                sig = _step_cell(engine, cell, x, state, count, init)
+                sig = _step_cell(engine, cell, x, state, priors[count])
                 for name in cell.signals:
                     lo, hi = engine.bounds(sig[name])
                     if layer.reverse is None:

@@ -76,8 +76,11 @@ class Cell(Protocol):
         """One step: every signal of ``signals`` (the new state among them) as ``ops`` values."""
         ...
 
-    def a_priori(self, t: int, initial: Mapping[str, Pair]) -> dict[str, Pair]:
+    def a_priori(self, t: int | np.ndarray, initial: Mapping[str, Pair]) -> dict[str, Pair]:
         """Sound bounds that hold at step ``t`` (1-based) whatever the weights and inputs,
         given bounds of the initial state: ``{signal: (lo, hi)}`` (arrays broadcastable to the
-        signal's shape); signals without an a priori range are omitted."""
+        signal's shape (B, n)); signals without an a priori range are omitted. ``t`` may also
+        be a column of steps, an integer array of shape (T, 1, 1) (the unrolling loop asks for
+        every step at once): a bound that depends on the step then has a leading step axis
+        (three dimensions), one that does not is as for a single step (at most two)."""
         ...

@@ -70,7 +70,7 @@ class GRUCell:
         candidate = ops.tanh(pre_n)
         return {"r": reset, "z": update, "n": candidate, "a": ops.mix(update, candidate, a)}
 
-    def a_priori(self, t: int, initial: Mapping[str, Pair]) -> dict[str, Pair]:
+    def a_priori(self, t: int | np.ndarray, initial: Mapping[str, Pair]) -> dict[str, Pair]:
         """Gates in [0, 1]; ``n`` in [−1, 1]; ``a⟨t⟩`` in the hull of ``a⟨0⟩`` and [−1, 1],
         per unit: ``a⟨t⟩ = (1 − z) n + z a⟨t−1⟩`` is a convex combination (``z ∈ [0, 1]``) of
         a point of [−1, 1] and ``a⟨t−1⟩``, so by induction on t each unit stays in

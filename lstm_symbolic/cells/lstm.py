@@ -91,7 +91,7 @@ class LSTMCell:
             a = ops.linear(self.projection, [a])
         return {"f": gate_forget, "u": gate_update, "o": gate_output, "c_tilde": c_tilde, "c": cell, "a": a}
 
-    def a_priori(self, t: int, initial: Mapping[str, Pair]) -> dict[str, Pair]:
+    def a_priori(self, t: int | np.ndarray, initial: Mapping[str, Pair]) -> dict[str, Pair]:
         """``|c⟨t⟩| <= max|c⟨0⟩| + t`` per batch entry, rounded up (each step adds at most
         ``|Γ_u c̃| <= 1`` to ``|Γ_f c| <= |c|``; docs/proofs/domains.md). The other a priori
         facts — gates in [0, 1], c̃ and a in [−1, 1] — every method already enforces through the
@@ -100,6 +100,7 @@ class LSTMCell:
         their range, and a projection only changes what a is)."""
         c_lo, c_hi = initial["c"]
         cap = np.maximum(np.abs(c_lo), np.abs(c_hi)).max(axis=-1, keepdims=True)
-        cap = R.add_up(cap, float(t)) if t < 2**53 else np.full_like(cap, np.inf)
+        steps = np.asarray(t, dtype=np.float64)  # exact below 2**53; above it no cap is claimed
+        cap = np.where(steps < 2.0**53, R.add_up(cap, steps), np.inf)
         return {"c": (-cap, cap)}
 
