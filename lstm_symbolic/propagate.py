@@ -319,23 +319,28 @@ class _SharedStore:
 
     def __init__(self, T: int, B: int) -> None:
         self.T, self.B = T, B
-        self.arrays: dict[tuple[int, str], tuple[np.ndarray, np.ndarray]] = {}
+        self.arrays: dict[tuple[int, str], np.ndarray] = {}
         self.lock = threading.Lock()
 
-    def get(self, layer: int, name: str, n: int, fill: tuple[float, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """The whole (T, B, n) pair of ``name`` (``fill``: initial values, else uninitialised)."""
+    def get(self, layer: int, name: str, n: int, fill: tuple[float, float] | None = None) -> np.ndarray:
+        """The whole (2, T, B, n) store of ``name``, lower ends then upper ends (``fill``:
+        their initial values, else uninitialised)."""
         with self.lock:
-            pair = self.arrays.get((layer, name))
-            if pair is None:
-                shape = (self.T, self.B, n)
-                pair = (np.empty(shape), np.empty(shape)) if fill is None else (np.full(shape, fill[0]), np.full(shape, fill[1]))
-                self.arrays[(layer, name)] = pair
-            return pair
+            both = self.arrays.get((layer, name))
+            if both is None:
+                both = np.empty((2, self.T, self.B, n))
+                if fill is not None:
+                    both[0], both[1] = fill
+                self.arrays[(layer, name)] = both
+            return both
 
     def trace(self, traces: list) -> tuple[list, Any]:
         """The whole run as one part's ``(layers, y)``, in the layout of the parts' traces."""
-        layers = [{name: self.arrays[(l, name)] for name in d} for l, d in enumerate(traces[0][0])]
-        y = self.arrays[(-1, "y")] if traces[0][1] is not None else None
+        def pair(both: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            return both[0], both[1]
+
+        layers = [{name: pair(self.arrays[(l, name)]) for name in d} for l, d in enumerate(traces[0][0])]
+        y = pair(self.arrays[(-1, "y")]) if traces[0][1] is not None else None
         return layers, y
 
 
@@ -414,49 +419,57 @@ class _Recorder:
     """Bounds per layer and signal, written in place into (T, B, n) arrays, and checked (fail
     closed: ordered and NaN-free) before anything is returned.
 
-    Each write of more than :data:`_CHECK_EACH` entries is checked at once, while it is in
-    cache; smaller ones are checked all together by :meth:`finish` (one reduction per signal
-    instead of one per step: per-call overhead dominates small batches). Either way every
-    recorded entry is checked before the trace is built."""
+    Each signal's store is one array (2, T, B, n) — its lower ends, then its upper ends — so
+    that a value whose bounds come as one ends array (2, B, n) (the interval engine's) is
+    written with one copy; ``store`` holds the two halves, views (T, B, n). Each write of more
+    than :data:`_CHECK_EACH` entries is checked at once, while it is in cache; smaller ones are
+    checked all together by :meth:`finish` (one reduction per signal instead of one per step:
+    per-call overhead dominates small batches). Either way every recorded entry is checked
+    before the trace is built."""
 
     def __init__(self, n_layers: int, T: int, shared: "tuple[_SharedStore, slice] | None" = None) -> None:
         self.T = T
         self.store: list[dict[str, tuple[np.ndarray, np.ndarray]]] = [dict() for _ in range(n_layers)]
+        self.slots: list[dict[str, tuple[np.ndarray, bool]]] = [dict() for _ in range(n_layers)]
         self.bad: str | None = None
         self.deferred: list[tuple[str, np.ndarray, np.ndarray]] = []
         self.shared = shared
 
-    def _new(self, layer: int, name: str, shape: tuple[int, ...], fill: tuple[float, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """A fresh (T, B, n) store pair, or this part's rows of the shared one."""
+    def _new(self, layer: int, name: str, shape: tuple[int, ...], fill: tuple[float, float] | None = None) -> np.ndarray:
+        """A fresh (2, T, B, n) store, or this part's rows of the shared one."""
         if self.shared is not None:
             store, rows = self.shared
-            lo, hi = store.get(layer, name, shape[-1], fill)
-            return lo[:, rows], hi[:, rows]
+            return store.get(layer, name, shape[-1], fill)[:, :, rows]
         if fill is None:
-            return np.empty((self.T,) + shape), np.empty((self.T,) + shape)
-        return np.full((self.T,) + shape, fill[0]), np.full((self.T,) + shape, fill[1])
+            return np.empty((2, self.T) + shape)
+        both = np.empty((2, self.T) + shape)
+        both[0], both[1] = fill
+        return both
 
-    def y_slot(self, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-        """The (T, B, n_y) store of the softmax output, initialised to its a priori range
+    def y_slot(self, shape: tuple[int, int]) -> np.ndarray:
+        """The (2, T, B, n_y) store of the softmax output, initialised to its a priori range
         [0, 1] (what steps that are not bounded report)."""
         return self._new(-1, "y", shape, (0.0, 1.0))
 
-    def slot(self, layer: int, name: str, lo: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
-        """The (T, B, n) store of ``name`` (created from a first value ``lo``) and whether its
-        writes are checked one by one."""
-        d = self.store[layer]
-        if name not in d:
-            d[name] = self._new(layer, name, lo.shape)
-            if lo.size <= _CHECK_EACH:
-                self.deferred.append((name,) + d[name])
-        lo_s, hi_s = d[name]
-        return lo_s, hi_s, lo.size > _CHECK_EACH
+    def slot(self, layer: int, name: str, lo: np.ndarray) -> tuple[np.ndarray, bool]:
+        """The (2, T, B, n) store of ``name`` (created from a first value's lower ends ``lo``)
+        and whether its writes are checked one by one."""
+        both = self._new(layer, name, lo.shape)
+        self.store[layer][name] = (both[0], both[1])
+        if lo.size <= _CHECK_EACH:
+            self.deferred.append((name, both[0], both[1]))
+        slot = self.slots[layer][name] = (both, lo.size > _CHECK_EACH)
+        return slot
 
-    def put(self, layer: int, name: str, t: int, lo: np.ndarray, hi: np.ndarray) -> None:
-        lo_s, hi_s, each = self.slot(layer, name, lo)
-        lo_s[t], hi_s[t] = lo, hi
+    def put(self, layer: int, name: str, t: int, bounds: Any) -> None:
+        """Record ``bounds`` of ``name`` at step ``t``: ``(lo, hi)``, or one array (2, B, n)."""
+        both, each = self.slots[layer].get(name) or self.slot(layer, name, bounds[0])
+        if isinstance(bounds, np.ndarray):
+            both[:, t] = bounds
+        else:
+            both[0, t], both[1, t] = bounds
         if each:
-            self.check(name, lo, hi)
+            self.check(name, both[0, t], both[1, t])
 
     def check(self, name: str, lo: np.ndarray, hi: np.ndarray) -> None:
         if self.bad is None and not np.greater_equal(hi, lo).all():  # False on NaN too
@@ -542,7 +555,7 @@ def _run(engine: Any, model: Model, schedule: list, initial: list, B: int, tick:
                 sig = _step_cell(engine, cell, x, states[l], priors[t])
                 get = final_bounds if (t == T - 1 and l == last_layer) else bounds
                 for name in signals:
-                    rec.put(l, name, t, *get(sig[name]))
+                    rec.put(l, name, t, get(sig[name]))
                 states[l] = {k: sig[k] for k in state_names}
                 x = sig["a"]
             if model.head is not None:
@@ -550,13 +563,13 @@ def _run(engine: Any, model: Model, schedule: list, initial: list, B: int, tick:
                     y_store = rec.y_slot((B, model.head.n_y))
                 if t == T - 1 or not last_only:
                     y = engine.softmax(model.head, x, final=t == T - 1)
-                    y_store[0][t], y_store[1][t] = y
+                    y_store[0, t], y_store[1, t] = y
                     rec.check("y", *y)
             states = engine.end_step(states)
             if tick is not None:
                 tick(t + 1)
         _fail_closed(rec)
-        return rec.store, y_store, states[-1]["a"]
+        return rec.store, None if y_store is None else (y_store[0], y_store[1]), states[-1]["a"]
     return _run_layer_major(engine, model, schedule, inits, rec, tick, last_only)
 
 
@@ -584,7 +597,7 @@ def _run_layer_major(engine: Any, model: Model, schedule: list, inits: list, rec
                 for name in cell.signals:
                     lo, hi = engine.bounds(sig[name])
                     if layer.reverse is None:
-                        rec.put(l, name, t, lo, hi)
+                        rec.put(l, name, t, (lo, hi))
                     else:  # each direction's signal fills its half of the layer's columns
                         n = lo.shape[-1]
                         _put_wide(rec, l, name, t, lo, hi, slice(d * n, (d + 1) * n), 2 * n)

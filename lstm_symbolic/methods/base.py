@@ -125,6 +125,8 @@ class Engine:
         raise NotImplementedError
 
     def bounds(self, v: Any) -> Pair:
+        """``(lo, hi)`` of ``v``, (B, n) each: a tuple, or one array (2, B, n) of both ends (it
+        unpacks the same way; the recorder writes it with one copy). Not to be written to."""
         raise NotImplementedError
 
     def refine(self, v: Any, lo: Any, hi: Any) -> None:

@@ -181,7 +181,7 @@ class IntervalEngine(Engine):
         return x
 
     def bounds(self, v: IV) -> Pair:
-        return v.hull()
+        return v.e if v.k == 1 else v.hull()  # the ends array itself: one copy for the recorder
 
     def refine(self, v: IV, lo: Any, hi: Any) -> None:
         if v.k > 1:
