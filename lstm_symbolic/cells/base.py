@@ -14,6 +14,9 @@ The algebra is deliberately small. Its values stand for arrays of shape (B, n):
 - ``sigmoid(v)``, ``tanh(v)``: monotone nonlinearities;
 - ``gate(g, v)``: ``g ⊙ v`` for a gate ``g ∈ [0, 1]`` — so ``g ⊙ v`` lies between 0 and ``v``;
 - ``add(v, w)``: ``v + w``;
+- ``gated_sum(g₁, v₁, g₂, v₂)``: ``g₁ ⊙ v₁ + g₂ ⊙ v₂`` for gates (the LSTM's cell update) —
+  ``add(gate(g₁, v₁), gate(g₂, v₂))``, which is how :class:`~lstm_symbolic.methods.base.Engine`
+  computes it unless a method has a faster way to the same values;
 - ``mix(z, n, h)``: ``(1 − z) ⊙ n + z ⊙ h`` for a gate ``z`` (GRU's update);
 - ``concat(vs)``: ``[v₁; v₂; …]`` (the unrolling loop joins a bidirectional layer's two
   directions with it; cells do not need it).
@@ -50,6 +53,8 @@ class Ops(Protocol):
     def gate(self, g: Any, v: Any) -> Any: ...
 
     def add(self, v: Any, w: Any) -> Any: ...
+
+    def gated_sum(self, g1: Any, v1: Any, g2: Any, v2: Any) -> Any: ...
 
     def mix(self, z: Any, n: Any, h: Any) -> Any: ...
 

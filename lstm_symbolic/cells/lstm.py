@@ -78,13 +78,13 @@ class LSTMCell:
             pre_gates, pre_c = ops.split(pre, [3 * n, n])
             gate_forget, gate_update, gate_output = ops.split(ops.sigmoid(pre_gates), [n, n, n])
             c_tilde = ops.tanh(pre_c)
-            cell = ops.add(ops.gate(gate_forget, state["c"]), ops.gate(gate_update, c_tilde))
+            cell = ops.gated_sum(gate_forget, state["c"], gate_update, c_tilde)
         else:
             pre_fu, pre_o, pre_c = ops.split(pre, [2 * n, n, n])
             pre_fu = ops.add(pre_fu, ops.linear(self._peep_fu, [state["c"]]))
             gate_forget, gate_update = ops.split(ops.sigmoid(pre_fu), [n, n])
             c_tilde = ops.tanh(pre_c)
-            cell = ops.add(ops.gate(gate_forget, state["c"]), ops.gate(gate_update, c_tilde))
+            cell = ops.gated_sum(gate_forget, state["c"], gate_update, c_tilde)
             gate_output = ops.sigmoid(ops.add(pre_o, ops.linear(self._peep_o, [cell])))
         a = ops.gate(gate_output, ops.tanh(cell))
         if self.projection is not None:

@@ -93,6 +93,9 @@ class TapeOps:
     def add(self, v: Var, w: Var) -> Var:
         return self._new(v.v + w.v, "add", (v, w))
 
+    def gated_sum(self, g1: Var, v1: Var, g2: Var, v2: Var) -> Var:
+        return self.add(self.gate(g1, v1), self.gate(g2, v2))
+
     def mix(self, z: Var, n: Var, h: Var) -> Var:
         return self._new((1.0 - z.v) * n.v + z.v * h.v, "mix", (z, n, h))
 

@@ -111,6 +111,10 @@ class Engine:
     def add(self, v: Any, w: Any) -> Any:
         raise NotImplementedError
 
+    def gated_sum(self, g1: Any, v1: Any, g2: Any, v2: Any) -> Any:
+        """``g1 ⊙ v1 + g2 ⊙ v2`` for gates: ``add(gate(g1, v1), gate(g2, v2))``."""
+        return self.add(self.gate(g1, v1), self.gate(g2, v2))
+
     def mix(self, z: Any, n: Any, h: Any) -> Any:
         raise NotImplementedError
 

@@ -55,6 +55,9 @@ class ConcreteOps:
     def add(self, v: np.ndarray, w: np.ndarray) -> np.ndarray:
         return v + w
 
+    def gated_sum(self, g1: np.ndarray, v1: np.ndarray, g2: np.ndarray, v2: np.ndarray) -> np.ndarray:
+        return g1 * v1 + g2 * v2
+
     def mix(self, z: np.ndarray, n: np.ndarray, h: np.ndarray) -> np.ndarray:
         return (1.0 - z) * n + z * h
 
