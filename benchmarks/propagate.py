@@ -1,7 +1,7 @@
 """Interval propagation against the float forward passes of the same model, side by side.
 
-Configuration (issue 14): n_x = 64, n_a = 256, T = 50, L∞ ball of eps 0.01, batch sizes 1, 8,
-64 and 512. For each batch size every contender runs once per repeat, interleaved (so all see
+Configuration (issue 14): n_x = 64, n_a = 256, T = 50, L∞ ball of eps 0.01, batch sizes 1, 2,
+4, …, 512 (every power of two). For each batch size every contender runs once per repeat, interleaved (so all see
 the same machine load), and the table gives medians:
 
 - ``forward``: ``ls.forward``, the library's own float64 forward pass — the yardstick (target:
@@ -23,7 +23,7 @@ on a smaller configuration (``--memory-batch``, ``--memory-steps``), and the tim
 
 Not a test: it asserts nothing.
 
-    python benchmarks/propagate.py [--repeats 7] [--batches 1,8,64,512] [--threads both|default|one]
+    python benchmarks/propagate.py [--repeats 7] [--batches 1,2,4,...,512] [--threads both|default|one]
                                    [--mode fast|rigorous] [--memory]
 """
 
@@ -183,7 +183,7 @@ def memory(w: ls.LSTMWeights, batch: int, steps: int, methods: list[str]) -> Non
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=7)
-    ap.add_argument("--batches", default="1,8,64,512")
+    ap.add_argument("--batches", default=",".join(str(2**k) for k in range(10)))
     ap.add_argument("--steps", type=int, default=50)
     ap.add_argument("--mode", default="fast", choices=["fast", "rigorous"])
     ap.add_argument("--threads", default="both", choices=["both", "default", "one"])
