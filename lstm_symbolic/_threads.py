@@ -10,7 +10,10 @@ batch 8 took 137 ms on two BLAS threads and 55 ms on one (the float64 forward pa
 and ``256×46 @ 46×64`` 4 ms against 0.5 ms. So a run takes its thread count from the CPUs
 that are idle when it starts (:func:`idle_cpus`: the process's CPUs less the threads of other
 processes that are running or waiting to run, read from ``/proc`` on Linux) and
-:func:`blas_limit` holds every BLAS to that many threads while it goes on.
+:func:`blas_limit` holds every BLAS to that many threads while it goes on. The count is of the
+whole kernel the process sees: inside a container that is usually the host's, so a busy host
+means fewer BLAS threads even on CPUs reserved for the container (never more than the BLAS's
+own setting; elsewhere, with no ``/proc``, the BLAS keeps its setting).
 
 threadpoolctl (3.8 or later) is optional (``pip install lstm_symbolic[threads]``): without it nothing changes.
 Its limits are process-wide, so while a limited run is going on other threads of the process

@@ -97,6 +97,17 @@ def test_a_busy_process_counts_as_load() -> None:
         busy.stdout.close()
 
 
+def test_without_proc_the_load_is_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No /proc (not Linux, or hidden): the load is unknown and every CPU counts as idle."""
+    def no_proc(*args: object, **kwargs: object) -> None:
+        raise FileNotFoundError(args[0])
+
+    monkeypatch.setattr(_threads, "open", no_proc, raising=False)
+    monkeypatch.setattr(_threads, "IDLE_FRESH", 0.0)
+    assert _threads.runnable_elsewhere() is None
+    assert _threads.idle_cpus() == _threads.cpus()
+
+
 def test_idle_cpus_is_between_one_and_the_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_threads, "IDLE_FRESH", 0.0)  # a fresh look each time
     assert 1 <= _threads.idle_cpus() <= _threads.cpus()
