@@ -23,6 +23,7 @@ from ._validate import finite_array
 from .errors import InputError, ShapeError
 from .inputs import InputSet, as_schedule
 from .interval import Interval
+from .interval import kernels as K
 from .model import Model, as_model, per_cell
 
 __all__ = ["propagate", "unroll", "one_step", "Trace", "Final", "SIGNALS", "METHODS"]
@@ -539,6 +540,12 @@ def _step_cell(engine: Any, cell: Any, x: Any, state: dict[str, Any], prior: Map
 def _run(engine: Any, model: Model, schedule: list, initial: list, B: int, tick: Callable[[int], None] | None, last_only: bool = False,
          shared: "tuple[_SharedStore, slice] | None" = None) -> tuple[list, Any, Any]:
     """One batch chunk through every step; ``tick(t)`` (None: no progress) after each step."""
+    with K.quiet():  # one np.errstate for the run instead of one per kernel call
+        return _run_quiet(engine, model, schedule, initial, B, tick, last_only, shared)
+
+
+def _run_quiet(engine: Any, model: Model, schedule: list, initial: list, B: int, tick: Callable[[int], None] | None, last_only: bool,
+               shared: "tuple[_SharedStore, slice] | None") -> tuple[list, Any, Any]:
     inits = _cells_initial(model, initial, B)
     T = len(schedule)
     rec = _Recorder(len(model.layers), T, shared)

@@ -286,3 +286,36 @@ def test_interval_engine_is_the_pair_kernels_bit_for_bit(seed: int) -> None:
         iv = getattr(trace, name)
         for t, (lo, hi) in enumerate(steps):
             assert same(iv.lo[t], lo) and same(iv.hi[t], hi), (name, t)
+
+
+@pytest.mark.parametrize("seed", SEEDS[:4])
+def test_quiet_changes_no_value_and_stays_in_its_thread(seed: int) -> None:
+    """Inside :func:`kernels.quiet` the per-step kernels skip their own np.errstate: the same
+    values on special ends (no warning escapes either way: pytest turns warnings into errors —
+    which is how the general product's unguarded overflow test of its sums was found),
+    and the flag is off again after the block and never seen by another thread."""
+    import threading
+
+    rng = np.random.default_rng(seed)
+    shape = (3, 17)
+    a, b = rng.random(shape), rng.random(shape)
+    g = np.stack((np.minimum(a, b), np.maximum(a, b)))
+    v, u = np.stack(ordered(rng, shape)), np.stack(ordered(rng, shape))
+    W = rng.normal(size=(4, shape[1] + 1))
+    prod = K.MidradProduct(W, np.abs(W), np.abs(W).astype(np.float32), n_const=1)
+    x = np.stack(ordered(rng, shape, finite=True))
+
+    def run() -> list[np.ndarray]:
+        return [K.gate_ends(g, v, np.empty_like(v)), K.add_ends(v, u), K.sigmoid_ends(v), prod.ends([x])]
+
+    loud = run()
+    seen = []
+    with K.quiet():
+        assert K._QUIET.get()
+        thread = threading.Thread(target=lambda: seen.append(K._QUIET.get()))
+        thread.start()
+        thread.join()
+        hushed = run()
+    assert seen == [False] and not K._QUIET.get()
+    for a, b in zip(loud, hushed):
+        assert same(a, b)
