@@ -15,11 +15,19 @@ whole kernel the process sees: inside a container that is usually the host's, so
 means fewer BLAS threads even on CPUs reserved for the container (never more than the BLAS's
 own setting; elsewhere, with no ``/proc``, the BLAS keeps its setting).
 
+**Reproducible bits.** Soundness never depends on the thread count, but the last bits of a
+bound may: OpenBLAS sums a product in another order on two threads than on one (measured on the
+benchmark model: bit-identical bounds at batch 1, not at 2, 8 or 64), and a large interval batch
+is split over as many worker threads as there are idle CPUs. So by default the last bits may
+follow the machine's load. The environment variable :data:`ENV` (``LSTM_SYMBOLIC_BLAS_THREADS``)
+fixes the count instead — every run then uses that many BLAS threads (never more than the BLAS's
+own setting) and that many workers at most, whatever the load: the same bits run after run.
+
 threadpoolctl (3.8 or later) is optional (``pip install lstm_symbolic[threads]``): without it nothing changes.
 Its limits are process-wide, so while a limited run is going on other threads of the process
 get fewer BLAS threads too; from version 3.8 on, threadpoolctl lets one controlling thread (the
 first to set a limit) change a process-wide pool and makes the others' limits no-ops, so
-concurrent runs cannot leave a wrong setting behind (older versions count as absent). Thread counts never affect results: the
+concurrent runs cannot leave a wrong setting behind (older versions count as absent). Thread counts never affect soundness: the
 library never changes the rounding mode (BLAS threads would not inherit it) and its bounds hold
 for any summation order.
 """
@@ -31,7 +39,9 @@ import os
 import time
 from typing import Any, Iterator
 
-__all__ = ["IDLE_FRESH", "blas_limit", "can_limit", "cpus", "idle_cpus", "runnable_elsewhere"]
+from .errors import InputError
+
+__all__ = ["ENV", "IDLE_FRESH", "blas_limit", "can_limit", "cpus", "idle_cpus", "pinned", "run_threads", "runnable_elsewhere"]
 
 _state: dict[str, Any] = {"controller": None}
 
@@ -115,6 +125,36 @@ def idle_cpus() -> int:
     idle = n if busy is None else max(1, n - busy)
     _state["idle"] = (now, idle)
     return idle
+
+
+#: The environment variable that fixes the BLAS threads of every run (a positive integer).
+ENV = "LSTM_SYMBOLIC_BLAS_THREADS"
+
+
+def pinned() -> int | None:
+    """The thread count fixed by :data:`ENV`, or None when it is not set (or empty); anything
+    but a positive integer raises :class:`~lstm_symbolic.errors.InputError`."""
+    value = os.environ.get(ENV, "").strip()
+    if not value:
+        return None
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise InputError(ENV, "a positive integer (BLAS threads for every run), or unset", got=value)
+    return n
+
+
+def run_threads() -> tuple[int, int | None]:
+    """What a run may use: ``(cpus for worker threads, BLAS threads for a single-threaded run or
+    None for the BLAS's own setting)`` — from :data:`ENV` when it is set, else from
+    :func:`idle_cpus` (None when every CPU is idle)."""
+    fixed = pinned()
+    if fixed is not None:
+        return fixed, fixed
+    idle = idle_cpus()
+    return idle, (idle if idle < cpus() else None)
 
 
 @contextlib.contextmanager

@@ -191,8 +191,10 @@ def propagate(
     (``ZonotopeEngine.memory_per_sample``, ``LinearEngine.memory_per_sample``); an interval batch
     of at least 2 · :data:`PARALLEL_ROWS` entries is split over the idle CPUs, one thread each
     with one BLAS thread, and otherwise the BLAS runs on as many threads as there are idle CPUs
-    (when threadpoolctl is installed; :mod:`lstm_symbolic._threads`). Chunks change no bound's soundness; the
-    last bits of a bound may depend on the chunk size (the BLAS's summation order).
+    (when threadpoolctl is installed; :mod:`lstm_symbolic._threads`). Chunks and thread counts
+    change no bound's soundness; the last bits of a bound may depend on them (the BLAS's
+    summation order), so on the machine's load — set the environment variable
+    ``LSTM_SYMBOLIC_BLAS_THREADS`` to a thread count for the same bits run after run.
 
     Returns a :class:`Trace` whose Intervals have shape (T, [B,] n), B present when any input
     set or initial state is batched. Every interval contains the exact real-number value of its
@@ -274,8 +276,8 @@ def unroll(
     B = B_in or B_init or 1
     T = len(schedule)
     chunk = _chunk_size(method, model, options, T)
-    idle = _threads.idle_cpus()
-    workers = _workers(method, model, B, engine_hook, idle)
+    free, blas = _threads.run_threads()
+    workers = _workers(method, model, B, engine_hook, free)
     shared = None
     if workers > 1:
         chunk, shared = -(-B // workers), _SharedStore(T, B)
@@ -283,7 +285,7 @@ def unroll(
     traces: list = []
     starts = list(range(0, B, chunk)) if chunk < B else [0]
     # one BLAS thread per worker thread; a single thread's BLAS gets the idle CPUs (_threads)
-    with _threads.blas_limit(1 if shared is not None else (idle if idle < _threads.cpus() else None)):
+    with _threads.blas_limit(1 if shared is not None else blas):
         _run_chunks(model, method, mode, options, schedule, inits, B, T, chunk, starts, progress, engine_hook, outputs, traces, parts,
                     shared)
     if shared is not None:

@@ -154,3 +154,45 @@ def test_propagate_gives_the_blas_the_idle_cpus(two_threads, monkeypatch: pytest
     trace = ls.propagate(w, big, method="interval")
     assert seen == [(1, set(two_threads))]
     assert_sound(w, big, trace, samples=5)
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "two", "1.5"])
+def test_a_bad_pinned_thread_count_is_refused(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv(_threads.ENV, value)
+    with pytest.raises(ls.errors.InputError, match=_threads.ENV):
+        _threads.pinned()
+
+
+def test_pinned_threads_ignore_the_load_and_give_the_same_bits(two_threads, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With LSTM_SYMBOLIC_BLAS_THREADS set, no look at the load: busy or idle, a run gets the
+    pinned count, so two runs give the same bounds bit for bit."""
+    import importlib
+
+    P = importlib.import_module("lstm_symbolic.propagate")
+    seen = []
+    real = _threads.blas_limit
+
+    def spy(threads: int | None):
+        seen.append(threads)
+        return real(threads)
+
+    def no_look() -> int:
+        raise AssertionError("the load was looked at")
+
+    monkeypatch.setattr(_threads, "blas_limit", spy)
+    monkeypatch.setattr(_threads, "idle_cpus", no_look)
+    monkeypatch.setenv(_threads.ENV, "1")
+    assert _threads.run_threads() == (1, 1)
+    rng = np.random.default_rng(3)
+    W = {f"W_{g}": rng.normal(size=(6, 9)) for g in "fuco"}
+    b = {f"b_{g}": rng.normal(size=6) for g in "fuco"}
+    w = ls.LSTMWeights(**W, **b)
+    ball = ls.LinfBall(rng.normal(size=(5, 8, 3)), 0.1)
+    monkeypatch.setattr(P, "PARALLEL_ROWS", 2)  # a batch that would be split over idle CPUs
+    first, second = (ls.propagate(w, ball, method="interval") for _ in range(2))
+    assert seen == [1, 1]  # one thread, no workers: pinned to one
+    for name in ("f", "u", "o", "c_tilde", "c", "a"):
+        assert np.array_equal(getattr(first, name).lo, getattr(second, name).lo)
+        assert np.array_equal(getattr(first, name).hi, getattr(second, name).hi)
+    monkeypatch.setenv(_threads.ENV, "2")
+    assert _threads.run_threads() == (2, 2)
