@@ -315,6 +315,15 @@ def _workers(method: str, model: Model, B: int, engine_hook: Any, cpus: int) -> 
     return max(1, min(cpus, B // PARALLEL_ROWS))
 
 
+def _ends_store(shape: tuple[int, ...], fill: tuple[float, float] | None) -> np.ndarray:
+    """A store (2, *shape) of lower ends then upper ends (``fill``: their initial values, else
+    uninitialised)."""
+    both = np.empty((2,) + shape)
+    if fill is not None:
+        both[0], both[1] = fill
+    return both
+
+
 class _SharedStore:
     """The (T, B, n) stores of a batch run in parallel parts: each part's recorder writes its
     rows of the same arrays (no copy to glue the parts together). Created on the first write of
@@ -331,10 +340,7 @@ class _SharedStore:
         with self.lock:
             both = self.arrays.get((layer, name))
             if both is None:
-                both = np.empty((2, self.T, self.B, n))
-                if fill is not None:
-                    both[0], both[1] = fill
-                self.arrays[(layer, name)] = both
+                both = self.arrays[(layer, name)] = _ends_store((self.T, self.B, n), fill)
             return both
 
     def trace(self, traces: list) -> tuple[list, Any]:
@@ -443,11 +449,7 @@ class _Recorder:
         if self.shared is not None:
             store, rows = self.shared
             return store.get(layer, name, shape[-1], fill)[:, :, rows]
-        if fill is None:
-            return np.empty((2, self.T) + shape)
-        both = np.empty((2, self.T) + shape)
-        both[0], both[1] = fill
-        return both
+        return _ends_store((self.T,) + shape, fill)
 
     def y_slot(self, shape: tuple[int, int]) -> np.ndarray:
         """The (2, T, B, n_y) store of the softmax output, initialised to its a priori range
@@ -551,8 +553,8 @@ def _run_quiet(engine: Any, model: Model, schedule: list, initial: list, B: int,
     inits = _cells_initial(model, initial, B)
     T = len(schedule)
     rec = _Recorder(len(model.layers), T, shared)
-    y_store: tuple[np.ndarray, np.ndarray] | None = None
     if not any(layer.bidirectional or layer.backward for layer in model.layers):
+        y_store = None if model.head is None else rec.y_slot((B, model.head.n_y))
         states = [{k: engine.initial(*box) for k, box in init.items()} for init in inits]
         layers = [(l, layer.cell, layer.cell.signals, layer.cell.state, _a_priori_steps(layer.cell, T, inits[l]))
                   for l, layer in enumerate(model.layers)]
@@ -567,13 +569,10 @@ def _run_quiet(engine: Any, model: Model, schedule: list, initial: list, B: int,
                     rec.put(l, name, t, get(sig[name]))
                 states[l] = {k: sig[k] for k in state_names}
                 x = sig["a"]
-            if model.head is not None:
-                if y_store is None:
-                    y_store = rec.y_slot((B, model.head.n_y))
-                if t == T - 1 or not last_only:
-                    y = engine.softmax(model.head, x, final=t == T - 1)
-                    y_store[0, t], y_store[1, t] = y
-                    rec.check("y", *y)
+            if y_store is not None and (t == T - 1 or not last_only):
+                y = engine.softmax(model.head, x, final=t == T - 1)
+                y_store[0, t], y_store[1, t] = y
+                rec.check("y", *y)
             states = engine.end_step(states)
             if tick is not None:
                 tick(t + 1)
@@ -604,10 +603,11 @@ def _run_layer_major(engine: Any, model: Model, schedule: list, inits: list, rec
                 x = engine.input(*schedule[t]) if xs[t] is None else restore(xs[t])
                 sig = _step_cell(engine, cell, x, state, priors[count])
                 for name in cell.signals:
-                    lo, hi = engine.bounds(sig[name])
+                    bounds = engine.bounds(sig[name])
                     if layer.reverse is None:
-                        rec.put(l, name, t, (lo, hi))
+                        rec.put(l, name, t, bounds)
                     else:  # each direction's signal fills its half of the layer's columns
+                        lo, hi = bounds
                         n = lo.shape[-1]
                         _put_wide(rec, l, name, t, lo, hi, slice(d * n, (d + 1) * n), 2 * n)
                 out[t] = keep(sig["a"])
@@ -622,16 +622,14 @@ def _run_layer_major(engine: Any, model: Model, schedule: list, inits: list, rec
     y_store = None
     a_last = restore(xs[T - 1])
     if model.head is not None:
+        y_store = rec.y_slot((engine.B, model.head.n_y))
         for t in range(T):
-            if y_store is None:
-                shape = (T, engine.B, model.head.n_y)
-                y_store = (np.zeros(shape), np.ones(shape))
             if t == T - 1 or not last_only:
                 y = engine.softmax(model.head, restore(xs[t]), final=t == T - 1)
-                y_store[0][t], y_store[1][t] = y
+                y_store[0, t], y_store[1, t] = y
                 rec.check("y", *y)
     _fail_closed(rec)
-    return rec.store, y_store, a_last
+    return rec.store, None if y_store is None else (y_store[0], y_store[1]), a_last
 
 
 def _fail_closed(rec: _Recorder) -> None:
