@@ -102,7 +102,8 @@ def runnable_elsewhere() -> int | None:
                     stat = f.read()
             except OSError:  # the thread ended meanwhile
                 continue
-            own += stat[stat.rindex(")") + 2 : stat.rindex(")") + 3] == "R"
+            state = stat.rindex(")") + 2  # the field after the name, which may hold spaces or ")"
+            own += stat[state : state + 1] == "R"
     except (OSError, ValueError, IndexError):
         return None
     return max(runnable - max(own, 1), 0)  # the reading thread itself is running
@@ -160,8 +161,8 @@ def run_threads() -> tuple[int, int | None]:
 @contextlib.contextmanager
 def blas_limit(threads: int | None) -> Iterator[None]:
     """At most ``threads`` BLAS threads while the body runs (None: the BLAS's own setting; a
-    setting already below ``threads`` stays), when threadpoolctl is installed; otherwise nothing. Nests; the previous setting comes back on
-    exit."""
+    setting already below ``threads`` stays), when threadpoolctl is installed; otherwise
+    nothing. Nests; the previous setting comes back on exit."""
     controller = _controller() if threads is not None else False
     if controller is not False:
         blas = controller.select(user_api="blas")

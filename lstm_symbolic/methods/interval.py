@@ -291,7 +291,7 @@ class IntervalEngine(Engine):
         g1, v1, g2, v2 = (p.expanded(k) for p in (g1, v1, g2, v2))
         e1, e2 = v1.e, v2.e
         if e1.size > FUSE_MAX or e1.shape != e2.shape:
-            return self.add(self.gate(g1, v1), self.gate(g2, v2))
+            return super().gated_sum(g1, v1, g2, v2)
         n = e1.shape[-1]
         both = np.concatenate((e1, e2), axis=-1)
         p = K.gate_ends(np.concatenate((g1.e, g2.e), axis=-1), both, self._work(both.shape))
